@@ -1,0 +1,20 @@
+"""Denoising networks: plain `nn.Module`s mapping NCHW RGB images in [0, 1]
+to images of exactly the same shape (any H x W; they pad and crop inside).
+
+Families, one self-contained file each (imports only torch):
+
+* `cae`      -- ConvAutoencoder: the seed-001 shallow CIFAR-10 autoencoder.
+* `cae_deep` -- DeepConvAutoencoder: the seed-004 autoencoder with pooling.
+* `unet`     -- UNet: the seed-003 "modified U-Net" with its default
+  arguments, and the tuned U-Net (wider/deeper, GroupNorm, SiLU, residual)
+  with others.
+
+They know nothing about training, configuration or degradations; Hydra builds
+them from `_target_` with keyword arguments.
+"""
+
+from .cae import ConvAutoencoder
+from .cae_deep import DeepConvAutoencoder
+from .unet import UNet
+
+__all__ = ["ConvAutoencoder", "DeepConvAutoencoder", "UNet"]

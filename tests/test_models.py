@@ -1,0 +1,172 @@
+"""Model contract: any H x W in, same shape out, finite, trainable; seed-001 CAE reproduced exactly."""
+
+import pytest
+import torch
+from hydra.utils import instantiate
+from torch import nn
+
+from denoise_lab.models import ConvAutoencoder, DeepConvAutoencoder, UNet
+
+# Small widths keep the suite fast; the knobs exercised are the ones the configs use.
+MODELS = {
+    "cae": lambda: ConvAutoencoder(),
+    "cae_deep": lambda: DeepConvAutoencoder(),
+    "unet": lambda: UNet(),
+    "unet_group_residual": lambda: UNet(width=16, norm="group", activation="silu", residual=True),
+    "unet_batch_residual": lambda: UNet(width=16, norm="batch", activation="silu", residual=True),
+    "unet_depth4": lambda: UNet(width=16, depth=4),
+}
+RESIDUAL = ["unet_group_residual", "unet_batch_residual"]
+SIGMOID = ["cae", "cae_deep", "unet", "unet_depth4"]
+SHAPES = [(2, 3, 37, 53), (1, 3, 5, 7), (1, 3, 1, 1), (2, 3, 64, 64)]
+
+
+def build(name: str) -> nn.Module:
+    torch.manual_seed(0)
+    return MODELS[name]()
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("name", MODELS)
+def test_output_has_input_shape_and_is_finite(name: str, shape: tuple[int, ...]) -> None:
+    # Eval mode: BatchNorm cannot *train* on a single value per channel (1x1 input, batch 1).
+    model = build(name).eval()
+    x = torch.rand(shape, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        y = model(x)
+    assert y.shape == x.shape
+    assert y.dtype == torch.float32
+    assert torch.isfinite(y).all()
+
+
+def loss_and_backward(model: nn.Module, x: torch.Tensor) -> None:
+    target = torch.rand(x.shape, generator=torch.Generator().manual_seed(2))
+    nn.functional.mse_loss(model(x), target).backward()
+
+
+@pytest.mark.parametrize("name", [n for n in MODELS if n not in RESIDUAL])
+def test_gradients_reach_every_parameter(name: str) -> None:
+    model = build(name).train()
+    loss_and_backward(model, torch.rand(2, 3, 37, 53, generator=torch.Generator().manual_seed(1)))
+    for param_name, param in model.named_parameters():
+        assert param.grad is not None, param_name
+        assert torch.isfinite(param.grad).all(), param_name
+        assert param.grad.abs().sum() > 0, param_name
+
+
+@pytest.mark.parametrize("name", RESIDUAL)
+def test_residual_unet_starts_as_identity(name: str) -> None:
+    model = build(name)
+    x = torch.rand(2, 3, 37, 53, generator=torch.Generator().manual_seed(1))
+    for mode in (model.train, model.eval):
+        mode()
+        with torch.no_grad():
+            assert torch.equal(model(x), x)
+
+
+@pytest.mark.parametrize("name", RESIDUAL)
+def test_residual_unet_learns_through_zero_head(name: str) -> None:
+    """At init only the zero head gets a gradient; one step later every layer does."""
+    model = build(name).train()
+    x = torch.rand(2, 3, 37, 53, generator=torch.Generator().manual_seed(1))
+    loss_and_backward(model, x)
+    assert model.head.weight.grad.abs().sum() > 0
+    body = [p for n, p in model.named_parameters() if not n.startswith("head.")]
+    assert all(p.grad is not None and p.grad.abs().sum() == 0 for p in body)
+
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    model.zero_grad()
+    loss_and_backward(model, x)
+    for param_name, param in model.named_parameters():
+        assert param.grad.abs().sum() > 0, param_name
+
+
+def test_cae_is_exactly_the_seed_001_model() -> None:
+    model = ConvAutoencoder()
+    layers = [*model.encoder, *model.decoder]
+    assert [type(m) for m in layers] == [
+        nn.Conv2d,
+        nn.ReLU,
+        nn.Conv2d,
+        nn.ReLU,
+        nn.ConvTranspose2d,
+        nn.ReLU,
+        nn.ConvTranspose2d,
+        nn.Sigmoid,
+    ]
+    convs = [m for m in layers if isinstance(m, nn.Conv2d | nn.ConvTranspose2d)]
+    assert [(m.in_channels, m.out_channels) for m in convs] == [(3, 8), (8, 8), (8, 8), (8, 3)]
+    for conv in convs:
+        assert (conv.kernel_size, conv.stride, conv.padding) == ((3, 3), (1, 1), (0, 0))
+        assert conv.bias is not None
+    expected = (3 * 8 * 9 + 8) + (8 * 8 * 9 + 8) + (8 * 8 * 9 + 8) + (8 * 3 * 9 + 3)
+    assert sum(p.numel() for p in model.parameters()) == expected == 1611
+
+
+@pytest.mark.parametrize("name", SIGMOID)
+def test_sigmoid_outputs_lie_in_unit_interval(name: str) -> None:
+    model = build(name).eval()
+    x = torch.randn(2, 3, 37, 53, generator=torch.Generator().manual_seed(1)) * 5  # far outside [0, 1]
+    with torch.no_grad():
+        y = model(x)
+    assert y.min() >= 0 and y.max() <= 1
+
+
+def test_unet_without_out_activation_returns_the_logits() -> None:
+    x = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(0)
+    plain = UNet(width=8, depth=2, out_activation="none").eval()
+    torch.manual_seed(0)
+    squashed = UNet(width=8, depth=2).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(torch.sigmoid(plain(x)), squashed(x))
+
+
+def test_batchnorm_unet_in_eval_mode_handles_batch_of_one() -> None:
+    model = build("unet_batch_residual")
+    x = torch.rand(4, 3, 37, 53, generator=torch.Generator().manual_seed(1))
+    loss_and_backward(model, x)  # one training pass updates the running statistics
+    model.eval()
+    with torch.no_grad():
+        alone, in_batch = model(x[:1]), model(x)[:1]
+    assert alone.shape == (1, 3, 37, 53)
+    torch.testing.assert_close(alone, in_batch)  # eval output does not depend on the rest of the batch
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "silu", "gelu"])
+@pytest.mark.parametrize("norm", ["none", "batch", "group"])
+def test_every_norm_and_activation_builds_and_runs(norm: str, activation: str) -> None:
+    model = UNet(width=6, depth=2, blocks_per_level=1, norm=norm, activation=activation)
+    x = torch.rand(2, 3, 13, 11)
+    assert model(x).shape == x.shape
+
+
+def test_unet_widths_double_per_level() -> None:
+    model = UNet(width=8, depth=4, blocks_per_level=3)
+    assert [e[0].out_channels for e in model.encoders] == [8, 16, 32, 64]
+    assert model.bottleneck[0].out_channels == 128
+    assert sum(isinstance(m, nn.Conv2d) for m in model.encoders[0]) == 3
+    assert [up.out_channels for up in model.ups] == [64, 32, 16, 8]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"norm": "layer"}, {"activation": "tanh"}, {"out_activation": "relu"}, {"depth": 0}],
+    ids=str,
+)
+def test_unet_rejects_unknown_options(kwargs: dict) -> None:
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        UNet(**kwargs)
+
+
+def test_residual_unet_needs_matching_channels() -> None:
+    with pytest.raises(ValueError, match="in_channels == out_channels"):
+        UNet(in_channels=1, out_channels=3, residual=True)
+
+
+def test_models_build_from_hydra_targets_with_list_arguments() -> None:
+    model = instantiate({"_target_": "denoise_lab.models.DeepConvAutoencoder", "channels": [8, 16]})
+    x = torch.rand(1, 3, 10, 6)
+    assert model(x).shape == x.shape
+    unet = instantiate({"_target_": "denoise_lab.models.UNet", "width": 8, "depth": 2, "norm": "group"})
+    assert unet(x).shape == x.shape
