@@ -1,0 +1,162 @@
+"""DenoiseDataModule: clean images on the CPU, degradations on the device after the batch arrives.
+
+Training batches are degraded by :meth:`DegradationBank.sample` (a random op per sample, by the bank's
+weights). Validation assigns ops round-robin by sample key so every op is measured on its share of
+crops; test applies *every* op to every crop, which gives the per-degradation table. Paired data
+arrives already degraded and bypasses the bank (its single "op" is called ``paired``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+from denoise_lab.data.datasets import FixedCrops, RandomPatches, fit_to_size
+from denoise_lab.data.sources import ImageFolder, LoadedImage, PairedFolders, SampleImages
+from denoise_lab.degradations import DegradationBank
+
+log = logging.getLogger(__name__)
+
+PAIRED_OP = "paired"
+
+
+def split_by_image(images: list[LoadedImage], val_ratio: float, seed: int) -> tuple[list, list]:
+    """Seeded split of whole images (never crops of one image on both sides) into train and val."""
+    if not 0.0 < val_ratio < 1.0:
+        raise ValueError(f"data.val_ratio must lie strictly between 0 and 1, got {val_ratio}")
+    if len(images) < 2:
+        raise ValueError(f"need at least 2 images to split into train and val, found {len(images)}")
+    order = np.random.default_rng(seed).permutation(len(images))
+    n_val = min(len(images) - 1, max(1, round(val_ratio * len(images))))
+    return [images[i] for i in order[n_val:]], [images[i] for i in order[:n_val]]
+
+
+class DenoiseDataModule(L.LightningDataModule):
+    def __init__(
+        self,
+        source: Any,
+        bank: DegradationBank | None = None,
+        patch_size: int = 64,
+        patches_per_epoch: int = 1024,
+        batch_size: int = 16,
+        eval_batch_size: int = 16,
+        val_ratio: float = 0.25,
+        val_crop_size: int = 128,
+        val_crops_per_image: int = 8,
+        small_images: str = "pad",
+        augment: bool = True,
+        num_workers: int = 0,
+        pin_memory: bool | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if not source.paired and bank is None:
+            raise ValueError("unpaired image sources need a degradation bank (config group `degradation`)")
+        self.source, self.bank = source, bank
+        self.patch_size, self.patches_per_epoch = patch_size, patches_per_epoch
+        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
+        self.val_ratio, self.val_crop_size, self.val_crops_per_image = (
+            val_ratio,
+            val_crop_size,
+            val_crops_per_image,
+        )
+        self.small_images, self.augment, self.seed = small_images, augment, seed
+        self.num_workers = num_workers
+        self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
+        self.train_set: RandomPatches | None = None
+        self.val_set: FixedCrops | None = None
+
+    @classmethod
+    def from_samples(cls, names: list[str], **loader: Any) -> DenoiseDataModule:
+        """``data=samples``: the colour photos bundled with scikit-image."""
+        return cls(SampleImages(names), **loader)
+
+    @classmethod
+    def from_folder(cls, dir: str, recursive: bool = True, **loader: Any) -> DenoiseDataModule:
+        """``data=folder data.dir=...``: every image under a folder of the user's."""
+        return cls(ImageFolder(dir, recursive), **loader)
+
+    @classmethod
+    def from_pairs(cls, dir: str, low: str = "low", high: str = "high", **loader: Any) -> DenoiseDataModule:
+        """``data=paired data.dir=...``: ``dir/low`` inputs matched by name to ``dir/high`` targets."""
+        return cls(PairedFolders(dir, low, high), **loader)
+
+    @property
+    def op_names(self) -> list[str]:
+        """Names of the degradations this data produces, in op-index order."""
+        return [PAIRED_OP] if self.source.paired else self.bank.names
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.bank is not None and self.trainer is not None:
+            self.bank.stream = self.trainer.global_rank
+        if self.train_set is not None:
+            return  # decoded once per run, whatever the number of stages
+        train, val = split_by_image(self.source.load(), self.val_ratio, self.seed)
+        log.info(
+            "data: %d train images, %d val images (%s)",
+            len(train),
+            len(val),
+            ", ".join(im.name for im in val),
+        )
+        train = fit_to_size(train, self.patch_size, self.small_images, "train")
+        val = fit_to_size(val, self.val_crop_size, self.small_images, "val")
+        self.train_set = RandomPatches(train, self.patch_size, self.patches_per_epoch, self.augment)
+        self.val_set = FixedCrops(val, self.val_crop_size, self.val_crops_per_image)
+
+    def _loader(self, dataset, batch_size: int, train: bool) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            drop_last=train,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, self.batch_size, train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, self.eval_batch_size, train=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, self.eval_batch_size, train=False)
+
+    def on_after_batch_transfer(self, batch: dict[str, Tensor], dataloader_idx: int) -> dict[str, Tensor]:
+        """Degrade the clean batch on the device; record each sample's op index and severity."""
+        clean = batch["clean"]
+        if "degraded" in batch:  # paired data: the low-quality image is the input
+            zeros = torch.zeros(clean.shape[0], device=clean.device)
+            return {**batch, "op": zeros.long(), "severity": zeros}
+        if self.trainer is None or self.trainer.training:
+            degraded = self.bank.sample(clean)
+        else:
+            keys = batch["index"]
+            if self.trainer.testing:  # every op on every crop
+                n_ops = len(self.bank)
+                clean, keys = clean.repeat_interleave(n_ops, 0), keys.repeat_interleave(n_ops, 0)
+                ops = torch.arange(n_ops, device=keys.device).repeat(batch["clean"].shape[0])
+            else:  # validation: ops round-robin over the crops
+                ops = keys % len(self.bank)
+            degraded = self.bank.apply_fixed(clean, keys, ops)
+            batch = {**batch, "index": keys}
+        return {
+            **batch,
+            "clean": clean,
+            "degraded": degraded.image,
+            "op": degraded.op_index,
+            "severity": degraded.severity,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"bank": self.bank.state_dict()} if self.bank is not None else {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if self.bank is not None and "bank" in state_dict:
+            self.bank.load_state_dict(state_dict["bank"])

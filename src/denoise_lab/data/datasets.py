@@ -1,0 +1,129 @@
+"""Datasets over decoded images: random training patches and fixed, deterministic evaluation crops.
+
+Both read from the in-memory uint8 arrays of :mod:`denoise_lab.data.sources` (decoded once; DataLoader
+workers share them), cut the clean image and, for paired data, its degraded twin at the same place,
+and return float32 CHW tensors in [0, 1].
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from denoise_lab.data.sources import LoadedImage
+
+log = logging.getLogger(__name__)
+
+
+def to_tensor(array: np.ndarray) -> Tensor:
+    """(H, W, 3) uint8 -> (3, H, W) float32 in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1))).float().div_(255.0)
+
+
+def as_sample(clean: np.ndarray, degraded: np.ndarray | None) -> dict[str, Tensor]:
+    sample = {"clean": to_tensor(clean)}
+    if degraded is not None:
+        sample["degraded"] = to_tensor(degraded)
+    return sample
+
+
+def fit_to_size(images: list[LoadedImage], size: int, policy: str, purpose: str) -> list[LoadedImage]:
+    """Make every image at least ``size`` pixels on each side: reflect-pad it ("pad") or drop it ("skip")."""
+    if policy not in ("pad", "skip"):
+        raise ValueError(f"small_images must be 'pad' or 'skip', got '{policy}'")
+    small = [im for im in images if min(im.clean.shape[:2]) < size]
+    if not small:
+        return images
+    log.warning(
+        "%s: %d of %d images are smaller than %d px and were %s",
+        purpose,
+        len(small),
+        len(images),
+        size,
+        "reflect-padded" if policy == "pad" else "skipped",
+    )
+    if policy == "skip":
+        kept = [im for im in images if min(im.clean.shape[:2]) >= size]
+        if not kept:
+            raise ValueError(
+                f"{purpose}: every image is smaller than {size} px; lower the size or use small_images=pad"
+            )
+        return kept
+
+    def pad(array: np.ndarray | None) -> np.ndarray | None:
+        if array is None:
+            return None
+        h, w = array.shape[:2]
+        return np.pad(array, ((0, max(0, size - h)), (0, max(0, size - w)), (0, 0)), mode="reflect")
+
+    return [LoadedImage(im.name, pad(im.clean), pad(im.degraded)) for im in images]
+
+
+class RandomPatches(Dataset):
+    """``length`` random ``patch_size`` crops per epoch, with random flips and 90-degree rotations.
+
+    Images are drawn in proportion to their area, so one large photo is not sampled as rarely as a
+    thumbnail. Randomness comes from torch's global RNG, which Lightning seeds in every worker.
+    """
+
+    def __init__(self, images: list[LoadedImage], patch_size: int, length: int, augment: bool = True) -> None:
+        self.images, self.patch_size, self.length, self.augment = images, patch_size, length, augment
+        self.areas = torch.tensor([im.clean.shape[0] * im.clean.shape[1] for im in images], dtype=torch.float)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        image = self.images[int(torch.multinomial(self.areas, 1))]
+        h, w = image.clean.shape[:2]
+        top, left = (int(torch.randint(n - self.patch_size + 1, ())) for n in (h, w))
+        window = np.s_[top : top + self.patch_size, left : left + self.patch_size]
+        arrays = [a[window] if a is not None else None for a in (image.clean, image.degraded)]
+        if self.augment:
+            turns, flip = int(torch.randint(4, ())), bool(torch.randint(2, ()))
+            arrays = [self._orient(a, turns, flip) for a in arrays]
+        return as_sample(*arrays)
+
+    @staticmethod
+    def _orient(array: np.ndarray | None, turns: int, flip: bool) -> np.ndarray | None:
+        if array is None:
+            return None
+        array = np.rot90(array, turns)
+        return array[:, ::-1] if flip else array
+
+
+class FixedCrops(Dataset):
+    """``crops_per_image`` crops of ``crop_size`` on an even grid over each image; the same every time.
+
+    Each sample carries its ``index``, the key that seeds its evaluation degradation.
+    """
+
+    def __init__(self, images: list[LoadedImage], crop_size: int, crops_per_image: int) -> None:
+        self.images, self.crop_size = images, crop_size
+        self.windows = [
+            (i, top, left) for i, im in enumerate(images) for top, left in self._grid(im, crops_per_image)
+        ]
+
+    def _grid(self, image: LoadedImage, count: int) -> list[tuple[int, int]]:
+        h, w = image.clean.shape[:2]
+        rows = math.ceil(math.sqrt(count))
+        cols = math.ceil(count / rows)
+        tops = np.linspace(0, h - self.crop_size, rows).round().astype(int)
+        lefts = np.linspace(0, w - self.crop_size, cols).round().astype(int)
+        return [(int(t), int(le)) for t in tops for le in lefts][:count]
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        i, top, left = self.windows[index]
+        window = np.s_[top : top + self.crop_size, left : left + self.crop_size]
+        image = self.images[i]
+        sample = as_sample(image.clean[window], None if image.degraded is None else image.degraded[window])
+        sample["index"] = torch.tensor(index)
+        return sample

@@ -1,0 +1,154 @@
+"""Clean-image sources: find image files, decode each once into a uint8 RGB array, report what was skipped.
+
+A source's :meth:`load` returns :class:`LoadedImage` items; paired sources also fill ``degraded`` with the
+low-quality image of the same name, so the DataModule crops both at the same place and skips the bank.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+@dataclass
+class LoadedImage:
+    """One decoded image (H, W, 3) uint8; ``degraded`` is its low-quality twin for paired data."""
+
+    name: str
+    clean: np.ndarray
+    degraded: np.ndarray | None = None
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """Decode any common image to (H, W, 3) uint8 RGB.
+
+    Grayscale is repeated over three channels, transparency is composited onto white, and 16-bit
+    images keep their top 8 bits (training works in 8-bit; conversion happens here, at the edge).
+    """
+    with Image.open(path) as image:
+        if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+            array = np.asarray(image, dtype=np.uint32) >> (8 if image.mode.startswith("I;16") else 24)
+            return np.repeat(array.astype(np.uint8)[..., None], 3, axis=2)
+        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+            rgba = image.convert("RGBA")
+            background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
+        return np.asarray(image.convert("RGB"))
+
+
+def find_images(directory: str | Path, recursive: bool = True) -> list[Path]:
+    """All image files under ``directory``; a missing or empty folder is a one-sentence error."""
+    root = Path(directory).expanduser()
+    accepted = ", ".join(IMAGE_EXTENSIONS)
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"image folder '{root}' does not exist (expected a folder of {accepted} files)"
+        )
+    pattern = "**/*" if recursive else "*"
+    files = sorted(p for p in root.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise FileNotFoundError(f"image folder '{root}' holds no images (accepted formats: {accepted})")
+    return files
+
+
+def try_read_rgb(path: Path) -> np.ndarray | None:
+    """:func:`read_rgb`, or ``None`` with a warning when the file cannot be decoded."""
+    try:
+        return read_rgb(path)
+    except (OSError, UnidentifiedImageError, ValueError) as error:
+        log.warning("skipping unreadable image %s (%s)", path, error)
+        return None
+
+
+def decode_all(files: list[Path], root: Path) -> list[LoadedImage]:
+    """Decode every file once; unreadable ones are skipped and counted, never fatal."""
+    images = [LoadedImage(str(p.relative_to(root)), a) for p in files if (a := try_read_rgb(p)) is not None]
+    if len(images) < len(files):
+        log.warning(
+            "skipped %d unreadable of %d image files under %s", len(files) - len(images), len(files), root
+        )
+    if not images:
+        raise FileNotFoundError(f"none of the {len(files)} image files under '{root}' could be decoded")
+    return images
+
+
+class SampleImages:
+    """The colour photos bundled inside scikit-image (``skimage/data``): the embedded default data."""
+
+    paired = False
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = list(names)
+
+    def load(self) -> list[LoadedImage]:
+        import skimage.data
+
+        root = Path(skimage.data.__file__).parent
+        files = []
+        for name in self.names:
+            matches = sorted(root.glob(f"{name}.*"))
+            if not matches:
+                available = sorted(p.stem for p in root.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+                raise FileNotFoundError(
+                    f"no bundled scikit-image photo named '{name}'; available: {available}"
+                )
+            files.append(matches[0])
+        return decode_all(files, root)
+
+
+class ImageFolder:
+    """Every image under ``dir`` (recursive by default), in any common format."""
+
+    paired = False
+
+    def __init__(self, dir: str, recursive: bool = True) -> None:
+        self.dir = Path(dir).expanduser()
+        self.recursive = recursive
+
+    def load(self) -> list[LoadedImage]:
+        return decode_all(find_images(self.dir, self.recursive), self.dir)
+
+
+class PairedFolders:
+    """Seed-004 style pairs: ``dir/<low>/x.png`` (degraded input) matched to ``dir/<high>/x.png`` (target).
+
+    Files are matched by their path relative to each folder, without extension; unmatched files are
+    counted and reported; pairs whose sizes differ are skipped (they cannot be cropped at one place).
+    """
+
+    paired = True
+
+    def __init__(self, dir: str, low: str = "low", high: str = "high") -> None:
+        self.dir = Path(dir).expanduser()
+        self.low, self.high = low, high
+
+    def load(self) -> list[LoadedImage]:
+        low_root, high_root = self.dir / self.low, self.dir / self.high
+        lows = {p.relative_to(low_root).with_suffix(""): p for p in find_images(low_root)}
+        highs = {p.relative_to(high_root).with_suffix(""): p for p in find_images(high_root)}
+        common = sorted(lows.keys() & highs.keys())
+        unmatched = len(lows) + len(highs) - 2 * len(common)
+        if unmatched:
+            log.warning("%d files in %s/%s have no partner of the same name", unmatched, self.low, self.high)
+        if not common:
+            raise FileNotFoundError(f"no file names in '{low_root}' match any in '{high_root}'")
+        pairs, skipped = [], 0
+        for key in common:
+            low, high = try_read_rgb(lows[key]), try_read_rgb(highs[key])
+            if low is None or high is None or low.shape != high.shape:
+                skipped += 1
+                continue
+            pairs.append(LoadedImage(str(key), clean=high, degraded=low))
+        if skipped:
+            log.warning("skipped %d of %d pairs: unreadable, or low/high sizes differ", skipped, len(common))
+        if not pairs:
+            raise FileNotFoundError(f"no usable low/high pairs under '{self.dir}'")
+        return pairs

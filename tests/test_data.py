@@ -1,0 +1,140 @@
+"""Clean-image sources and the DataModule: decoding, splits, crops, bad input, device-side degradation."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+from hydra.utils import instantiate
+
+from denoise_lab.data import DenoiseDataModule, ImageFolder, PairedFolders, SampleImages
+from denoise_lab.data.datamodule import split_by_image
+from denoise_lab.data.datasets import FixedCrops, fit_to_size
+from denoise_lab.data.sources import LoadedImage, read_rgb
+from tests.conftest import compose_config, write_image
+
+
+def test_bundled_samples_load_as_rgb_uint8():
+    names = list(compose_config([]).data.names)
+    images = SampleImages(names).load()
+    assert [im.name.split(".")[0] for im in images] == names
+    assert all(im.clean.dtype == np.uint8 and im.clean.ndim == 3 and im.clean.shape[2] == 3 for im in images)
+
+
+def test_unknown_sample_name_lists_what_exists():
+    with pytest.raises(FileNotFoundError, match=r"no bundled scikit-image photo named 'nope'.*astronaut"):
+        SampleImages(["nope"]).load()
+
+
+def test_grayscale_rgba_and_16_bit_become_rgb(tmp_path):
+    gray = read_rgb(write_image(tmp_path / "g.png", mode="L"))
+    assert gray.shape == (40, 56, 3) and (gray[..., 0] == gray[..., 2]).all()
+    rgba = read_rgb(write_image(tmp_path / "a.png", mode="RGBA"))
+    assert rgba.shape == (40, 56, 3) and rgba.dtype == np.uint8
+    deep = read_rgb(write_image(tmp_path / "d.png", mode="I;16"))
+    assert deep.shape == (40, 56, 3) and deep.dtype == np.uint8 and deep.max() > 200
+
+
+def test_folder_is_recursive_and_skips_unreadable_files_with_a_count(tmp_path, caplog):
+    write_image(tmp_path / "a.png")
+    write_image(tmp_path / "sub" / "b.jpg", seed=1)
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    (tmp_path / "notes.txt").write_text("ignored: not an image format")
+    with caplog.at_level(logging.WARNING):
+        images = ImageFolder(str(tmp_path)).load()
+    assert sorted(im.name for im in images) == ["a.png", "sub/b.jpg"]
+    assert "skipped 1 unreadable of 3 image files" in caplog.text
+
+
+def test_missing_and_empty_folders_name_the_path_and_the_formats(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"'.*nowhere' does not exist.*\.png.*\.jpg"):
+        ImageFolder(str(tmp_path / "nowhere")).load()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"'.*empty' holds no images \(accepted formats: \.png"):
+        ImageFolder(str(tmp_path / "empty")).load()
+
+
+def test_paired_folders_match_by_name(tmp_path, caplog):
+    for name in ("x", "y"):
+        write_image(tmp_path / "low" / f"{name}.png", seed=1)
+        write_image(tmp_path / "high" / f"{name}.png", seed=2)
+    write_image(tmp_path / "low" / "orphan.png")
+    with caplog.at_level(logging.WARNING):
+        pairs = PairedFolders(str(tmp_path)).load()
+    assert [p.name for p in pairs] == ["x", "y"]
+    assert all(p.degraded is not None and p.degraded.shape == p.clean.shape for p in pairs)
+    assert not np.array_equal(pairs[0].clean, pairs[0].degraded)
+    assert "1 files in low/high have no partner" in caplog.text
+
+
+def test_split_is_by_whole_image_and_seeded():
+    images = [LoadedImage(str(i), np.zeros((8, 8, 3), np.uint8)) for i in range(8)]
+    train, val = split_by_image(images, 0.25, seed=3)
+    assert len(val) == 2 and len(train) == 6
+    assert not {im.name for im in train} & {im.name for im in val}
+    assert [im.name for im in split_by_image(images, 0.25, seed=3)[1]] == [im.name for im in val]
+    with pytest.raises(ValueError, match="at least 2 images"):
+        split_by_image(images[:1], 0.25, seed=0)
+
+
+def test_small_images_are_padded_or_skipped_with_a_count(caplog):
+    images = [
+        LoadedImage("small", np.ones((20, 30, 3), np.uint8)),
+        LoadedImage("big", np.ones((64, 64, 3), np.uint8)),
+    ]
+    with caplog.at_level(logging.WARNING):
+        padded = fit_to_size(images, 32, "pad", "train")
+    assert padded[0].clean.shape == (32, 32, 3)
+    assert "1 of 2 images are smaller than 32 px and were reflect-padded" in caplog.text
+    assert [im.name for im in fit_to_size(images, 32, "skip", "train")] == ["big"]
+
+
+def test_validation_crops_are_fixed_and_keyed():
+    image = LoadedImage("a", np.random.default_rng(0).integers(0, 255, (100, 120, 3), dtype=np.uint8))
+    crops = FixedCrops([image], crop_size=32, crops_per_image=4)
+    assert len(crops) == 4
+    assert [int(crops[i]["index"]) for i in range(4)] == [0, 1, 2, 3]
+    assert torch.equal(crops[3]["clean"], FixedCrops([image], 32, 4)[3]["clean"])
+    assert crops[3]["clean"].shape == (3, 32, 32)
+
+
+class FakeTrainer:
+    """Just the stage flags DenoiseDataModule.on_after_batch_transfer reads."""
+
+    def __init__(self, stage: str) -> None:
+        self.training, self.testing = stage == "train", stage == "test"
+
+
+def make_datamodule() -> DenoiseDataModule:
+    cfg = compose_config(["debug=fast"])
+    datamodule = instantiate(cfg.data, bank=instantiate(cfg.degradation, _convert_="all"))
+    datamodule.setup("fit")
+    return datamodule
+
+
+def test_datamodule_degrades_on_transfer_round_robin_in_val_and_every_op_in_test():
+    datamodule = make_datamodule()
+    n_ops = len(datamodule.op_names)
+    batch = next(iter(datamodule.val_dataloader()))
+    datamodule.trainer = FakeTrainer("val")
+    val = datamodule.on_after_batch_transfer(dict(batch), 0)
+    assert torch.equal(val["op"], batch["index"] % n_ops)
+    assert val["degraded"].shape == batch["clean"].shape
+    again = datamodule.on_after_batch_transfer(dict(batch), 0)
+    assert torch.equal(val["degraded"], again["degraded"])
+
+    datamodule.trainer = FakeTrainer("test")
+    test = datamodule.on_after_batch_transfer(dict(batch), 0)
+    assert test["degraded"].shape[0] == n_ops * batch["clean"].shape[0]
+    assert torch.equal(test["op"][:n_ops], torch.arange(n_ops))
+    # the test sample with the validation op is the validation sample itself
+    same = test["op"] == test["index"] % n_ops
+    assert torch.equal(test["degraded"][same], val["degraded"])
+
+    datamodule.trainer = FakeTrainer("train")
+    train_batch = next(iter(datamodule.train_dataloader()))
+    train = datamodule.on_after_batch_transfer(dict(train_batch), 0)
+    assert set(train) >= {"clean", "degraded", "op", "severity"}
+    assert train["degraded"].shape == train_batch["clean"].shape == (8, 3, 32, 32)
