@@ -1,0 +1,5 @@
+"""Lightning callbacks of denoise_lab."""
+
+from denoise_lab.callbacks.sample_grid import SampleGrid
+
+__all__ = ["SampleGrid"]

@@ -1,0 +1,52 @@
+"""SampleGrid: after testing, save ``samples.png`` with N clean / degraded / restored crops (seed 001's figure)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+
+from denoise_lab.reporting.figures import save_sample_grid
+
+
+class SampleGrid(L.Callback):
+    """Collects the first ``num_images`` test samples whose op is their round-robin validation op, so the
+    grid shows different crops with the degradations cycling, then writes the figure on rank zero."""
+
+    def __init__(self, dirpath: str, num_images: int = 10, filename: str = "samples.png") -> None:
+        self.path = Path(dirpath) / filename
+        self.num_images = num_images
+        self._picked: list[dict[str, torch.Tensor]] = []
+
+    def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._picked = []
+
+    def on_test_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        have = sum(len(p["clean"]) for p in self._picked)
+        if have >= self.num_images:
+            return
+        keep = (
+            (batch["op"] == batch["index"] % len(pl_module.op_names))
+            .nonzero()
+            .squeeze(1)[: self.num_images - have]
+        )
+        picked = {k: batch[k][keep].cpu() for k in ("clean", "degraded", "op")}
+        self._picked.append({**picked, "restored": outputs["restored"][keep].cpu()})
+
+    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.is_global_zero or not self._picked:
+            return
+        rows = {k: torch.cat([p[k] for p in self._picked]) for k in self._picked[0]}
+        titles = [pl_module.op_names[k] for k in rows["op"].tolist()]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        save_sample_grid(self.path, rows["clean"], rows["degraded"], rows["restored"], titles)

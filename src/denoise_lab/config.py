@@ -1,0 +1,93 @@
+"""Structured-config schema: the composed config is checked against it before any work starts.
+
+Types come from the dataclasses (``data.patch_size=abc`` fails to merge); value ranges from
+:func:`check_ranges`. Either way the user gets one line naming the key, the bad value and what is accepted.
+Sections built by ``_target_`` with free-form arguments (model, loss, optim, callbacks) are checked by
+their constructors, which run before training starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+
+class ConfigError(ValueError):
+    """A bad config value, explained in one sentence."""
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+@dataclass
+class DataSchema:
+    """Loader settings shared by every ``data`` option (source-specific keys are free-form)."""
+
+    patch_size: int = 64
+    patches_per_epoch: int = 1024
+    batch_size: int = 16
+    eval_batch_size: int = 16
+    val_ratio: float = 0.25
+    val_crop_size: int = 128
+    val_crops_per_image: int = 8
+    small_images: str = "pad"
+    augment: bool = True
+    num_workers: int = 0
+    pin_memory: bool | None = None
+    seed: int = 0
+
+
+def check_ranges(cfg: DictConfig) -> None:
+    """Value checks the types cannot express."""
+    data, trainer = cfg.data, cfg.trainer
+    for key in ("patch_size", "val_crop_size"):
+        _require(data[key] >= 8, f"data.{key} must be >= 8 pixels, got {data[key]}")
+    for key in ("batch_size", "eval_batch_size", "val_crops_per_image"):
+        _require(data[key] >= 1, f"data.{key} must be >= 1, got {data[key]}")
+    _require(
+        data.patches_per_epoch >= data.batch_size,
+        f"data.patches_per_epoch ({data.patches_per_epoch}) must be >= data.batch_size ({data.batch_size})",
+    )
+    _require(
+        0.0 < data.val_ratio < 1.0, f"data.val_ratio must lie strictly between 0 and 1, got {data.val_ratio}"
+    )
+    _require(
+        data.small_images in ("pad", "skip"),
+        f"data.small_images must be 'pad' or 'skip', got '{data.small_images}'",
+    )
+    _require(data.num_workers >= 0, f"data.num_workers must be >= 0, got {data.num_workers}")
+    _require(trainer.max_epochs >= 1, f"trainer.max_epochs must be >= 1, got {trainer.max_epochs}")
+
+
+@dataclass
+class TrainerSchema:
+    max_epochs: int = 10
+    accelerator: str = "auto"
+
+
+@dataclass
+class RunSchema:
+    task_name: str = "train"
+    seed: int = 42
+    optimized_metric: str = "val/psnr"
+    ckpt_path: str | None = None
+    data: DataSchema = field(default_factory=DataSchema)
+    trainer: TrainerSchema = field(default_factory=TrainerSchema)
+
+
+def validate(cfg: DictConfig) -> None:
+    """Raise :class:`ConfigError` (one line) if ``cfg`` breaks the schema's types or value ranges."""
+    schema = OmegaConf.structured(RunSchema)
+    for node in (schema, schema.data, schema.trainer):
+        OmegaConf.set_struct(node, False)  # keys the schema does not name stay free-form
+    try:
+        merged = OmegaConf.merge(schema, cfg)
+    except OmegaConfBaseException as error:
+        key = getattr(error, "full_key", None)
+        message = str(error).splitlines()[0]
+        raise ConfigError(f"{key}: {message}" if key else message) from None
+    check_ranges(merged)

@@ -1,0 +1,86 @@
+"""DenoiseModule: a swappable model and loss, trained on degraded batches and measured per degradation.
+
+Logs ``train/loss`` (and ``train/loss/<op>`` per epoch), ``val/loss``, ``val/psnr``, ``val/ssim`` and
+the same per op, next to the degraded input's ``val/psnr_degraded/<op>`` so the gain is visible.
+The test stage logs the same under ``test/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+
+from denoise_lab.metrics import PerOpMeans, psnr, ssim
+
+EVAL_QUANTITIES = ["loss", "psnr", "ssim", "psnr_degraded", "ssim_degraded"]
+
+
+class DenoiseModule(L.LightningModule):
+    def __init__(
+        self,
+        model: nn.Module,
+        loss: nn.Module,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        scheduler: Callable[..., torch.optim.lr_scheduler.LRScheduler] | None = None,
+        op_names: Sequence[str] = ("all",),
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        """``optimizer`` and ``scheduler`` are partials (Hydra ``_partial_: true``); the scheduler is
+        stepped every optimizer step and receives ``T_max`` = the total number of steps of the fit.
+        ``config`` is the resolved run config, stored in checkpoints so a model can be rebuilt from one."""
+        super().__init__()
+        self.save_hyperparameters(ignore=["model", "loss", "optimizer", "scheduler"])
+        self.model, self.loss = model, loss
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        self.op_names = list(op_names)
+        self.train_means = PerOpMeans(["loss"], self.op_names)
+        self.eval_means = nn.ModuleDict(
+            {s: PerOpMeans(EVAL_QUANTITIES, self.op_names) for s in ("val", "test")}
+        )
+
+    def forward(self, degraded: Tensor) -> Tensor:
+        return self.model(degraded)
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        per_sample = self.loss(self(batch["degraded"]), batch["clean"])
+        loss = per_sample.mean()
+        self.train_means.update({"loss": per_sample}, batch["op"])
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(per_sample))
+        for name, mean in self.train_means.items():
+            if "/" in name:  # the per-op epoch means; the overall one is train/loss above
+                self.log(f"train/{name}", mean, on_step=False, on_epoch=True)
+        return loss
+
+    def _evaluate(self, batch: dict[str, Tensor], stage: str) -> Tensor:
+        clean, degraded = batch["clean"], batch["degraded"]
+        output = self(degraded)
+        restored = output.clamp(0.0, 1.0)  # what a user saves; metrics judge that
+        quality = {
+            "loss": self.loss(output, clean),
+            "psnr": psnr(restored, clean),
+            "ssim": ssim(restored, clean),
+            "psnr_degraded": psnr(degraded.clamp(0.0, 1.0), clean),
+            "ssim_degraded": ssim(degraded.clamp(0.0, 1.0), clean),
+        }
+        means = self.eval_means[stage]
+        means.update(quality, batch["op"])
+        for name, mean in means.items():
+            self.log(f"{stage}/{name}", mean, on_step=False, on_epoch=True, prog_bar=name in ("psnr", "ssim"))
+        return restored
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> dict[str, Tensor]:
+        return {"restored": self._evaluate(batch, "test")}
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
+            return {"optimizer": optimizer}
+        scheduler = self.scheduler_factory(optimizer, T_max=self.trainer.estimated_stepping_batches)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -1,0 +1,115 @@
+"""Training entry point: ``python -m denoise_lab [overrides]`` composes ``conf/`` and calls :func:`run`.
+
+:func:`run` builds everything from the config through ``_target_``, fits with checkpoints, tests the
+best weights on every degradation and writes ``metrics.json``, ``per_degradation.csv`` and
+``samples.png`` into the run directory. :func:`main` returns the optimized metric to Hydra's sweepers.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from denoise_lab.config import ConfigError, validate
+from denoise_lab.module import DenoiseModule
+from denoise_lab.reporting.tables import write_test_report
+
+log = logging.getLogger(__name__)
+
+CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+
+
+def resolve_checkpoint(ckpt_path: str | None, runs_dir: Path, run_dir: Path) -> str | None:
+    """``last`` means the newest ``checkpoints/last.ckpt`` of an earlier run of this task; else a path."""
+    if ckpt_path is None:
+        return None
+    if ckpt_path == "last":
+        earlier = [p for p in runs_dir.glob("**/checkpoints/last.ckpt") if run_dir not in p.parents]
+        if not earlier:
+            raise ConfigError(f"ckpt_path=last: no earlier run under '{runs_dir}' has checkpoints/last.ckpt")
+        return str(max(earlier, key=lambda p: p.stat().st_mtime))
+    if not Path(ckpt_path).is_file():
+        raise ConfigError(f"ckpt_path '{ckpt_path}' is not a file (give a .ckpt path or 'last')")
+    return ckpt_path
+
+
+def build(cfg: DictConfig) -> tuple[L.LightningDataModule, DenoiseModule, L.Trainer]:
+    """Instantiate the data, the module and the trainer described by ``cfg``."""
+    datamodule = instantiate(cfg.data, bank=instantiate(cfg.degradation, _convert_="all"))
+    module = DenoiseModule(
+        model=instantiate(cfg.model),
+        loss=instantiate(cfg.loss),
+        optimizer=instantiate(cfg.optim.optimizer),
+        scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None,
+        op_names=datamodule.op_names,
+        config=OmegaConf.to_container(cfg, resolve=True),
+    )
+    callbacks = [instantiate(c) for c in cfg.get("callbacks", {}).values() if c is not None]
+    loggers = [instantiate(lg) for lg in cfg.get("logger", {}).values() if lg is not None]
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    return datamodule, module, trainer
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    """Fit, test the best checkpoint, write the run's report; return every logged metric."""
+    validate(cfg)
+    run_dir = Path(cfg.paths.output_dir)
+    ckpt_path = resolve_checkpoint(cfg.get("ckpt_path"), Path(cfg.paths.runs_dir), run_dir)
+    L.seed_everything(cfg.seed, workers=True)
+    datamodule, module, trainer = build(cfg)
+    datamodule.setup("fit")  # decode the images now: bad paths fail before any training
+    log.info(
+        "model: %s, %.2fM parameters",
+        type(module.model).__name__,
+        sum(p.numel() for p in module.parameters()) / 1e6,
+    )
+    if ckpt_path:
+        log.info("resuming from %s", ckpt_path)
+
+    start = time.perf_counter()
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    fit_seconds = time.perf_counter() - start
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    checkpoint = next((c for c in trainer.checkpoint_callbacks if c.monitor == cfg.optimized_metric), None)
+    best = checkpoint.best_model_path if checkpoint else ""
+    if checkpoint and checkpoint.best_model_score is not None:
+        metrics[cfg.optimized_metric] = float(checkpoint.best_model_score)  # sweeps compare best, not last
+    if cfg.get("test_after_fit", True):
+        metrics.update(trainer.test(module, datamodule=datamodule, ckpt_path=best or None, verbose=False)[0])
+        if trainer.is_global_zero:
+            table = write_test_report(
+                run_dir,
+                metrics,
+                datamodule.op_names,
+                extra={
+                    "best_checkpoint": best,
+                    "fit_seconds": round(fit_seconds, 1),
+                    "epochs": trainer.current_epoch,
+                },
+            )
+            log.info("per-degradation test results (best weights):\n%s", table.round(3).to_string())
+    log.info("run directory: %s", run_dir)
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
+def main(cfg: DictConfig) -> float | None:
+    """Hydra entry: run one job and return the optimized metric (``val/psnr``) for sweepers."""
+    try:
+        metrics = run(cfg)
+    except (ConfigError, FileNotFoundError) as error:
+        log.error("config error: %s", error)
+        sys.exit(f"config error: {error}")
+    return metrics.get(cfg.optimized_metric)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Shared fixtures: compose the real ``conf/`` with overrides that shrink a run to seconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from PIL import Image
+
+from denoise_lab.train import CONFIG_DIR
+
+TINY = [
+    "debug=fast",
+    "trainer.max_epochs=1",
+    "trainer.enable_progress_bar=false",
+    "data.patches_per_epoch=16",
+    "data.val_crops_per_image=3",
+]
+SMALL_UNET = ["model.width=8", "model.depth=2"]
+
+
+def compose_config(overrides: list[str], tmp_path: Path | None = None):
+    """The composed run config; with ``tmp_path``, every output goes below it."""
+    paths = []
+    if tmp_path is not None:
+        paths = [f"paths.root_dir={tmp_path}", f"paths.output_dir={tmp_path / 'run'}"]
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return compose(config_name="config", overrides=[*overrides, *paths])
+
+
+@pytest.fixture
+def tiny_cfg(tmp_path):
+    """``tiny_cfg(*overrides)``: a run config that trains for about a second, writing under tmp_path."""
+
+    def make(*overrides: str, run_name: str = "run"):
+        model = next((o.split("=")[1] for o in overrides if o.startswith("model=")), "unet")
+        shrink = SMALL_UNET if model.startswith("unet") else []
+        cfg = compose_config([*TINY, *shrink, *overrides], tmp_path)
+        cfg.paths.output_dir = str(tmp_path / run_name)
+        return cfg
+
+    return make
+
+
+def write_image(path: Path, height: int = 40, width: int = 56, mode: str = "RGB", seed: int = 0) -> Path:
+    """Write a random image of the given PIL mode (RGB, L, RGBA, I;16) and return its path."""
+    rng = np.random.default_rng(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if mode == "I;16":
+        Image.fromarray(rng.integers(0, 65535, (height, width), dtype=np.uint16)).save(path)
+    else:
+        channels = {"RGB": 3, "L": 1, "RGBA": 4}[mode]
+        array = rng.integers(0, 256, (height, width, channels), dtype=np.uint8).squeeze(
+            -1 if channels == 1 else ()
+        )
+        Image.fromarray(array, mode=None).save(path)
+    return path

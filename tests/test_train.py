@@ -1,0 +1,116 @@
+"""End to end: tiny runs of every model, report files, resume, reproducibility, the CLI and its errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from denoise_lab.train import run
+from tests.conftest import TINY, write_image
+
+OPS = ["gaussian_noise", "gaussian_blur", "motion_blur", "illumination_contrast", "color_channels"]
+
+
+@pytest.mark.parametrize(
+    ("model", "loss"),
+    [("cae", "bce"), ("cae_deep", "mse"), ("unet", "mse_ssim"), ("unet_tuned", "charbonnier")],
+)
+def test_one_epoch_per_model_writes_the_run_report(tiny_cfg, model, loss):
+    cfg = tiny_cfg(f"model={model}", f"loss={loss}")
+    metrics = run(cfg)
+    run_dir = Path(cfg.paths.output_dir)
+    assert torch.isfinite(torch.tensor(metrics["val/psnr"]))
+    assert {"best.ckpt", "last.ckpt"} <= {p.name for p in (run_dir / "checkpoints").iterdir()}
+    report = json.loads((run_dir / "metrics.json").read_text())
+    assert set(report["per_degradation"]) == set(OPS)
+    assert {"psnr_degraded", "psnr_restored", "ssim_degraded", "ssim_restored"} <= set(report["overall"])
+    table = pd.read_csv(run_dir / "per_degradation.csv", index_col=0)
+    assert list(table.index) == [*OPS, "all"]
+    assert (run_dir / "samples.png").stat().st_size > 10_000
+    logged = pd.read_csv(run_dir / "csv" / "metrics.csv")
+    assert {"train/loss_step", "val/psnr", "val/psnr/motion_blur", "val/psnr_degraded/motion_blur"} <= set(
+        logged
+    )
+
+
+def test_resume_from_last_checkpoint_continues_the_epoch_count(tiny_cfg):
+    first = tiny_cfg("trainer.max_epochs=1", run_name="first")
+    run(first)
+    last = Path(first.paths.output_dir) / "checkpoints" / "last.ckpt"
+    saved = torch.load(last, weights_only=False)
+    assert saved["epoch"] == 0
+
+    second = tiny_cfg("trainer.max_epochs=3", "ckpt_path=last", run_name="second")
+    second.paths.runs_dir = str(Path(first.paths.output_dir).parent)
+    run(second)
+    resumed = torch.load(Path(second.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=False)
+    assert resumed["epoch"] == 2
+    assert resumed["global_step"] == 3 * saved["global_step"]
+    bank_state = resumed["DenoiseDataModule"]["bank"]
+    assert bank_state["names"] == OPS and "generator" in bank_state
+    assert resumed["hyper_parameters"]["config"]["model"]["_target_"] == "denoise_lab.models.UNet"
+
+
+def test_same_seed_gives_the_same_val_psnr(tiny_cfg):
+    a = run(tiny_cfg(run_name="a"))
+    b = run(tiny_cfg(run_name="b"))
+    c = run(tiny_cfg("seed=7", run_name="c"))
+    assert a["val/psnr"] == b["val/psnr"]
+    assert a["val/psnr"] != c["val/psnr"]
+
+
+def test_paired_folders_train_without_degradations(tiny_cfg, tmp_path):
+    for i in range(3):
+        write_image(tmp_path / "pairs" / "high" / f"{i}.png", 64, 64, seed=i)
+        write_image(tmp_path / "pairs" / "low" / f"{i}.png", 64, 64, seed=10 + i)
+    cfg = tiny_cfg("data=paired", f"data.dir={tmp_path / 'pairs'}", "data.val_ratio=0.34")
+    run(cfg)
+    table = pd.read_csv(Path(cfg.paths.output_dir) / "per_degradation.csv", index_col=0)
+    assert list(table.index) == ["paired", "all"]
+
+
+def cli(*overrides: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "denoise_lab", *overrides],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_cli_trains_and_writes_into_the_hydra_run_dir(tmp_path):
+    result = cli(*TINY, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (run_dir,) = (tmp_path / "outputs" / "train" / "runs").iterdir()
+    assert (run_dir / "metrics.json").is_file() and (run_dir / ".hydra" / "config.yaml").is_file()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ["data=folder", "data.dir=/no/such/dir"],
+            "config error: image folder '/no/such/dir' does not exist (expected a folder of .png",
+        ),
+        (["data.patch_size=4"], "config error: data.patch_size must be >= 8 pixels, got 4"),
+        (["ckpt_path=last"], "config error: ckpt_path=last: no earlier run under"),
+    ],
+)
+def test_cli_reports_user_errors_in_one_line(tmp_path, overrides, message):
+    result = cli(*TINY, *overrides, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(message)
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_unknown_model_lists_the_options(tmp_path):
+    result = cli("model=transformer", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Could not find 'model/transformer'" in result.stderr and "unet_tuned" in result.stderr
