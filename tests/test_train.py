@@ -69,7 +69,7 @@ def test_paired_folders_train_without_degradations(tiny_cfg, tmp_path):
     for i in range(3):
         write_image(tmp_path / "pairs" / "high" / f"{i}.png", 64, 64, seed=i)
         write_image(tmp_path / "pairs" / "low" / f"{i}.png", 64, 64, seed=10 + i)
-    cfg = tiny_cfg("data=paired", f"data.dir={tmp_path / 'pairs'}", "data.val_ratio=0.34")
+    cfg = tiny_cfg("data=paired", f"data.dir={tmp_path / 'pairs'}", "data.val_ratio=0.34", "logger=none")
     run(cfg)
     table = pd.read_csv(Path(cfg.paths.output_dir) / "per_degradation.csv", index_col=0)
     assert list(table.index) == ["paired", "all"]

@@ -52,8 +52,8 @@ def build(cfg: DictConfig) -> tuple[L.LightningDataModule, DenoiseModule, L.Trai
         op_names=datamodule.op_names,
         config=OmegaConf.to_container(cfg, resolve=True),
     )
-    callbacks = [instantiate(c) for c in cfg.get("callbacks", {}).values() if c is not None]
-    loggers = [instantiate(lg) for lg in cfg.get("logger", {}).values() if lg is not None]
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     return datamodule, module, trainer
 
