@@ -87,21 +87,26 @@ class GaussianBlur(DegradationOp):
 
 
 class MotionBlur(DegradationOp):
-    """Linear motion blur ("involuntary movement"): per-sample length, angle and direction.
+    """Linear motion blur ("involuntary movement"): per-sample length, angle and asymmetry.
 
     Kornia's ``motion_blur`` takes one kernel size per call, so samples are grouped by their length;
-    angle (degrees) and direction (-1..1, how the weight is spread along the streak) are per sample.
+    angle (degrees) and direction (how the weight is spread along the streak, up to +-``asymmetry``)
+    are per sample. The default ``asymmetry: 0`` keeps the kernel centred: an uneven kernel also
+    shifts the image, and a shift of unknown sign cannot be undone from the blurred image alone.
     """
 
-    def __init__(self, kernel_size: tuple[int, int] = (3, 11), clamp: bool = True) -> None:
+    def __init__(
+        self, kernel_size: tuple[int, int] = (3, 11), asymmetry: float = 0.0, clamp: bool = True
+    ) -> None:
         super().__init__(clamp)
         self.kernel_size = tuple(kernel_size)
+        self.asymmetry = asymmetry
 
     def apply(self, images: Tensor, severity: Tensor, generator: torch.Generator) -> Tensor:
         n = images.shape[0]
         lengths = (_lerp(self.kernel_size, severity) / 2).round().long() * 2 + 1  # odd kernel sizes
         angle = _uniform(n, 0.0, 180.0, generator, images)
-        direction = _uniform(n, -1.0, 1.0, generator, images)
+        direction = _uniform(n, -self.asymmetry, self.asymmetry, generator, images)
         out = torch.empty_like(images)
         for length, idx in split_by_label(lengths):
             out[idx] = motion_blur(images[idx], length, angle[idx], direction[idx])
