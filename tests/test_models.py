@@ -5,7 +5,7 @@ import torch
 from hydra.utils import instantiate
 from torch import nn
 
-from denoise_lab.models import ConvAutoencoder, DeepConvAutoencoder, UNet
+from denoise_lab.models import ConvAutoencoder, DeepConvAutoencoder, NAFNet, UNet
 
 # Small widths keep the suite fast; the knobs exercised are the ones the configs use.
 MODELS = {
@@ -15,8 +15,10 @@ MODELS = {
     "unet_group_residual": lambda: UNet(width=16, norm="group", activation="silu", residual=True),
     "unet_batch_residual": lambda: UNet(width=16, norm="batch", activation="silu", residual=True),
     "unet_depth4": lambda: UNet(width=16, depth=4),
+    "nafnet": lambda: NAFNet(width=8),
 }
 RESIDUAL = ["unet_group_residual", "unet_batch_residual"]
+ZERO_INIT_BLOCKS = [*RESIDUAL, "nafnet"]  # start with silent blocks: no gradient inside them at step 0
 SIGMOID = ["cae", "cae_deep", "unet", "unet_depth4"]
 SHAPES = [(2, 3, 37, 53), (1, 3, 5, 7), (1, 3, 1, 1), (2, 3, 64, 64)]
 
@@ -44,7 +46,7 @@ def loss_and_backward(model: nn.Module, x: torch.Tensor) -> None:
     nn.functional.mse_loss(model(x), target).backward()
 
 
-@pytest.mark.parametrize("name", [n for n in MODELS if n not in RESIDUAL])
+@pytest.mark.parametrize("name", [n for n in MODELS if n not in ZERO_INIT_BLOCKS])
 def test_gradients_reach_every_parameter(name: str) -> None:
     model = build(name).train()
     loss_and_backward(model, torch.rand(2, 3, 37, 53, generator=torch.Generator().manual_seed(1)))
@@ -170,3 +172,22 @@ def test_models_build_from_hydra_targets_with_list_arguments() -> None:
     assert model(x).shape == x.shape
     unet = instantiate({"_target_": "denoise_lab.models.UNet", "width": 8, "depth": 2, "norm": "group"})
     assert unet(x).shape == x.shape
+
+
+def test_nafnet_blocks_start_silent_and_all_parameters_learn_after_one_step() -> None:
+    model = build("nafnet").train()
+    x = torch.rand(2, 3, 37, 53, generator=torch.Generator().manual_seed(1))
+    assert all(
+        float(p.abs().sum()) == 0 for n, p in model.named_parameters() if n.endswith(("beta", "gamma"))
+    )
+    loss_and_backward(model, x)
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    model.zero_grad()
+    loss_and_backward(model, x)
+    silent = [n for n, p in model.named_parameters() if p.grad is None or p.grad.abs().sum() == 0]
+    assert not silent
+
+
+def test_nafnet_rejects_mismatched_levels() -> None:
+    with pytest.raises(ValueError, match="differ in length"):
+        NAFNet(encoder_blocks=(1, 1), decoder_blocks=(1,))

@@ -19,7 +19,13 @@ OPS = ["gaussian_noise", "gaussian_blur", "motion_blur", "illumination_contrast"
 
 @pytest.mark.parametrize(
     ("model", "loss"),
-    [("cae", "bce"), ("cae_deep", "mse"), ("unet", "mse_ssim"), ("unet_tuned", "charbonnier")],
+    [
+        ("cae", "bce"),
+        ("cae_deep", "mse"),
+        ("unet", "mse_ssim"),
+        ("unet_tuned", "charbonnier"),
+        ("nafnet", "psnr"),
+    ],
 )
 def test_one_epoch_per_model_writes_the_run_report(tiny_cfg, model, loss):
     cfg = tiny_cfg(f"model={model}", f"loss={loss}")

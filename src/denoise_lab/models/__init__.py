@@ -8,6 +8,8 @@ Families, one self-contained file each (imports only torch):
 * `unet`     -- UNet: the seed-003 "modified U-Net" with its default
   arguments, and the tuned U-Net (wider/deeper, GroupNorm, SiLU, residual)
   with others.
+* `nafnet`   -- NAFNet: gated, activation-free blocks with channel attention
+  (Chen et al. 2022), the modern restoration baseline.
 
 They know nothing about training, configuration or degradations; Hydra builds
 them from `_target_` with keyword arguments.
@@ -15,6 +17,7 @@ them from `_target_` with keyword arguments.
 
 from .cae import ConvAutoencoder
 from .cae_deep import DeepConvAutoencoder
+from .nafnet import NAFNet
 from .unet import UNet
 
-__all__ = ["ConvAutoencoder", "DeepConvAutoencoder", "UNet"]
+__all__ = ["ConvAutoencoder", "DeepConvAutoencoder", "NAFNet", "UNet"]
