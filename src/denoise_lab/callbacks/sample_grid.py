@@ -12,16 +12,20 @@ from denoise_lab.reporting.figures import save_sample_grid
 
 
 class SampleGrid(L.Callback):
-    """Collects the first ``num_images`` test samples whose op is their round-robin validation op, so the
-    grid shows different crops with the degradations cycling, then writes the figure on rank zero."""
+    """Picks ``num_images`` test crops spread evenly over the whole test set, the degradations cycling
+    from one to the next, and writes the figure on rank zero."""
 
     def __init__(self, dirpath: str, num_images: int = 10, filename: str = "samples.png") -> None:
         self.path = Path(dirpath) / filename
         self.num_images = num_images
         self._picked: list[dict[str, torch.Tensor]] = []
+        self._wanted = torch.empty(0, 2, dtype=torch.long)  # rows of (crop key, op index)
 
     def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._picked = []
+        n_crops, n_ops = len(trainer.test_dataloaders.dataset), len(pl_module.op_names)
+        keys = torch.linspace(0, n_crops - 1, min(self.num_images, n_crops)).round().long().unique()
+        self._wanted = torch.stack([keys, torch.arange(len(keys)) % n_ops], dim=1)
 
     def on_test_batch_end(
         self,
@@ -32,14 +36,9 @@ class SampleGrid(L.Callback):
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        have = sum(len(p["clean"]) for p in self._picked)
-        if have >= self.num_images:
-            return
-        keep = (
-            (batch["op"] == batch["index"] % len(pl_module.op_names))
-            .nonzero()
-            .squeeze(1)[: self.num_images - have]
-        )
+        pairs = torch.stack([batch["index"], batch["op"]], dim=1).cpu()
+        keep = (pairs[:, None, :] == self._wanted[None]).all(-1).any(-1).nonzero().squeeze(1)
+        keep = keep.to(batch["clean"].device)
         picked = {k: batch[k][keep].cpu() for k in ("clean", "degraded", "op")}
         self._picked.append({**picked, "restored": outputs["restored"][keep].cpu()})
 
