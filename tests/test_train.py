@@ -98,6 +98,13 @@ def test_cli_trains_and_writes_into_the_hydra_run_dir(tmp_path):
     assert (run_dir / "metrics.json").is_file() and (run_dir / ".hydra" / "config.yaml").is_file()
 
 
+def test_cli_multirun_runs_one_job_per_model(tmp_path):
+    result = cli("-m", *TINY, "model=cae,cae_deep", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (sweep,) = (tmp_path / "outputs" / "train" / "multiruns").iterdir()
+    assert sorted(p.parent.name for p in sweep.glob("*/metrics.json")) == ["0", "1"]
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
