@@ -30,7 +30,7 @@ class PerOpMeans(nn.Module):
     def __init__(self, quantities: list[str], op_names: list[str]) -> None:
         super().__init__()
         self.op_names = list(op_names)
-        keys = [q for q in quantities] + [f"{q}/{op}" for q in quantities for op in self.op_names]
+        keys = [*quantities] + [f"{q}/{op}" for q in quantities for op in self.op_names]
         self.means = nn.ModuleDict({key: MeanMetric() for key in keys})
 
     def update(self, values: Mapping[str, Tensor], op_index: Tensor) -> None:
