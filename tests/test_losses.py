@@ -8,14 +8,14 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from denoise_lab.losses import MSESSIMLoss
+from denoise_lab.losses import MSELoss, PixelSSIMLoss
 from tests.conftest import compose_config
 
 LOSSES = sorted(p.stem for p in (Path(__file__).parents[1] / "conf" / "loss").glob("*.yaml"))
 
 
 def test_every_documented_loss_has_a_config():
-    assert LOSSES == ["bce", "charbonnier", "l1", "mse", "mse_ssim", "psnr", "ssim"]
+    assert LOSSES == ["bce", "charbonnier", "charbonnier_ssim", "l1", "mse", "mse_ssim", "psnr", "ssim"]
 
 
 @pytest.mark.parametrize("name", LOSSES)
@@ -42,4 +42,4 @@ def test_per_sample_values_follow_each_sample():
 
 def test_mse_ssim_weight_is_validated():
     with pytest.raises(ValueError, match="ssim_weight must lie in"):
-        MSESSIMLoss(ssim_weight=1.5)
+        PixelSSIMLoss(MSELoss(), ssim_weight=1.5)

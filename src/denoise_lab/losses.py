@@ -64,18 +64,22 @@ class SSIMLoss(nn.Module):
         return 1.0 - per_sample_mean(ssim(restored, clean, self.window_size))
 
 
-class MSESSIMLoss(nn.Module):
-    """(1 - w) * MSE + w * (1 - SSIM): seed 000's combined loss, pixel accuracy plus structure."""
+class PixelSSIMLoss(nn.Module):
+    """(1 - w) * pixel loss + w * (1 - SSIM): seed 000's combined loss (with MSE), pixel accuracy plus structure.
 
-    def __init__(self, ssim_weight: float = 0.5, window_size: int = 11) -> None:
+    The SSIM term rewards restored edges (it lifts deblurring); the pixel term keeps global brightness and
+    colour honest, which SSIM barely sees.
+    """
+
+    def __init__(self, pixel: nn.Module, ssim_weight: float = 0.5, window_size: int = 11) -> None:
         super().__init__()
         if not 0.0 <= ssim_weight <= 1.0:
             raise ValueError(f"loss.ssim_weight must lie in [0, 1], got {ssim_weight}")
         self.ssim_weight = ssim_weight
-        self.mse, self.ssim = MSELoss(), SSIMLoss(window_size)
+        self.pixel, self.ssim = pixel, SSIMLoss(window_size)
 
     def forward(self, restored: Tensor, clean: Tensor) -> Tensor:
-        return (1 - self.ssim_weight) * self.mse(restored, clean) + self.ssim_weight * self.ssim(
+        return (1 - self.ssim_weight) * self.pixel(restored, clean) + self.ssim_weight * self.ssim(
             restored, clean
         )
 
