@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from hydra.utils import instantiate
+from PIL import Image
 
 from denoise_lab.data import DenoiseDataModule, ImageFolder, PairedFolders, SampleImages
 from denoise_lab.data.datamodule import split_by_image
@@ -35,6 +36,13 @@ def test_grayscale_rgba_and_16_bit_become_rgb(tmp_path):
     assert rgba.shape == (40, 56, 3) and rgba.dtype == np.uint8
     deep = read_rgb(write_image(tmp_path / "d.png", mode="I;16"))
     assert deep.shape == (40, 56, 3) and deep.dtype == np.uint8 and deep.max() > 200
+
+
+def test_32_bit_integer_mode_holding_16_bit_data_keeps_its_top_byte(tmp_path):
+    values = (np.arange(40 * 56).reshape(40, 56) * 29).astype(np.int32)  # 0..64931, as 16-bit TIFFs decode
+    Image.fromarray(values).save(tmp_path / "wide.tif")
+    decoded = read_rgb(tmp_path / "wide.tif")
+    assert np.array_equal(decoded[..., 0], (values >> 8).astype(np.uint8))
 
 
 def test_folder_is_recursive_and_skips_unreadable_files_with_a_count(tmp_path, caplog):

@@ -58,13 +58,16 @@ class DenoiseModule(L.LightningModule):
     def _evaluate(self, batch: dict[str, Tensor], stage: str) -> Tensor:
         clean, degraded = batch["clean"], batch["degraded"]
         output = self(degraded)
-        restored = output.clamp(0.0, 1.0)  # what a user saves; metrics judge that
+        restored, shown = (
+            output.clamp(0.0, 1.0),
+            degraded.clamp(0.0, 1.0),
+        )  # what a user sees; metrics judge that
         quality = {
             "loss": self.loss(output, clean),
             "psnr": psnr(restored, clean),
             "ssim": ssim(restored, clean),
-            "psnr_degraded": psnr(degraded.clamp(0.0, 1.0), clean),
-            "ssim_degraded": ssim(degraded.clamp(0.0, 1.0), clean),
+            "psnr_degraded": psnr(shown, clean),
+            "ssim_degraded": ssim(shown, clean),
         }
         means = self.eval_means[stage]
         means.update(quality, batch["op"])

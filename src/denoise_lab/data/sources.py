@@ -32,10 +32,11 @@ def read_rgb(path: Path) -> np.ndarray:
 
     Grayscale is repeated over three channels, transparency is composited onto white, and 16-bit
     images keep their top 8 bits (training works in 8-bit; conversion happens here, at the edge).
+    Pillow's 32-bit mode "I" is read as 16-bit too: that is what 16-bit PNG and TIFF files decode to.
     """
     with Image.open(path) as image:
         if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-            array = np.asarray(image, dtype=np.uint32) >> (8 if image.mode.startswith("I;16") else 24)
+            array = np.clip(np.asarray(image, dtype=np.int64), 0, 65535) >> 8
             return np.repeat(array.astype(np.uint8)[..., None], 3, axis=2)
         if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
             rgba = image.convert("RGBA")
