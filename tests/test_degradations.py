@@ -133,3 +133,27 @@ def test_bank_state_round_trip_continues_the_training_stream(bank, clean):
     got = restored.sample(clean)
     assert torch.equal(restored.weights, bank.weights)
     assert torch.equal(got.image, expected.image) and torch.equal(got.op_index, expected.op_index)
+
+
+def test_training_stream_is_the_same_in_every_process():
+    """Seeds must not come from Python's hash() of strings, which is salted per process."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import torch; from denoise_lab.degradations import DegradationBank, GaussianNoise;"
+        "bank = DegradationBank({'noise': GaussianNoise()}, seed=4);"
+        "print(bank.sample(torch.full((2, 3, 8, 8), 0.5)).image.sum().item())"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": salt},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for salt in ("1", "2")
+    }
+    assert len(outputs) == 1

@@ -16,7 +16,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from denoise_lab.degradations.ops import DegradationOp, split_by_label
+from denoise_lab.degradations.base import DegradationOp, split_by_label
+from denoise_lab.seeding import EVAL_DEGRADATIONS, TRAIN_DEGRADATIONS, derive_seed
 
 
 @dataclass
@@ -78,7 +79,9 @@ class DegradationBank:
         image = torch.empty_like(clean)
         severity = torch.empty(clean.shape[0], device=clean.device)
         for i, (key, k) in enumerate(zip(keys.tolist(), op_index.tolist(), strict=True)):
-            generator = torch.Generator(device=clean.device).manual_seed(hash((self.seed, key, k)))
+            generator = torch.Generator(device=clean.device).manual_seed(
+                derive_seed(EVAL_DEGRADATIONS, self.seed, key, k)
+            )
             severity[i : i + 1] = torch.rand(1, generator=generator, device=clean.device)
             image[i : i + 1] = self.ops[self.names[k]](clean[i : i + 1], severity[i : i + 1], generator)
         return Degraded(image, op_index.to(clean.device), severity)
@@ -87,7 +90,7 @@ class DegradationBank:
         """The training stream: seeded once, continued across epochs, restored from checkpoints."""
         if self._generator is None or self._generator.device != device:
             self._generator = torch.Generator(device=device).manual_seed(
-                hash((self.seed, "train", self.stream))
+                derive_seed(TRAIN_DEGRADATIONS, self.seed, self.stream)
             )
             if self._pending_generator_state is not None:
                 self._generator.set_state(self._pending_generator_state)

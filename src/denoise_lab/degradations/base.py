@@ -1,0 +1,64 @@
+"""The contract every degradation op follows, and the small helpers they share.
+
+Every op receives ``severity`` in [0, 1] (one value per sample) and maps it linearly onto its own
+strength range, written in the op's natural units (noise sigma in 0-255 as in published tables, blur
+sigma in pixels, ...). All other randomness (noise fields, directions, signs) comes from the
+``generator`` the bank hands in, never from the global RNG: that is what makes validation degradations
+reproducible and keeps them from disturbing the training random stream.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def lerp(bounds: tuple[float, float], severity: Tensor) -> Tensor:
+    """Map severities in [0, 1] onto ``bounds`` = (weakest, strongest)."""
+    low, high = bounds
+    return low + (high - low) * severity
+
+
+def uniform(
+    shape: int | tuple[int, ...], low: float, high: float, generator: torch.Generator, like: Tensor
+) -> Tensor:
+    """Samples of U(low, high) of the given shape on ``like``'s device, drawn from ``generator``."""
+    rand = torch.rand(shape, generator=generator, device=like.device, dtype=like.dtype)
+    return low + (high - low) * rand
+
+
+def pixel_grid(like: Tensor) -> tuple[Tensor, Tensor]:
+    """Pixel-centre coordinates ``(y, x)`` in [0, 1], shaped (1, 1, H, W) to broadcast over a batch."""
+    h, w = like.shape[-2:]
+    y = (torch.arange(h, device=like.device, dtype=like.dtype) + 0.5) / h
+    x = (torch.arange(w, device=like.device, dtype=like.dtype) + 0.5) / w
+    return y.view(1, 1, h, 1), x.view(1, 1, 1, w)
+
+
+def split_by_label(labels: Tensor) -> list[tuple[int, Tensor]]:
+    """``(label, sample indices)`` for each distinct label, so work runs once per group, not per sample."""
+    values, counts = labels.unique(return_counts=True)
+    order = labels.argsort(stable=True)
+    return list(zip(values.tolist(), order.split(counts.tolist()), strict=True))
+
+
+class DegradationOp:
+    """Base class: ``op(images, severity, generator) -> degraded images`` (same shape, float in [0,1]).
+
+    Subclasses implement :meth:`apply`; the base class clamps the result to [0, 1] unless the op was
+    configured with ``clamp=False`` (the published Gaussian-noise protocol keeps unclipped noise).
+    """
+
+    def __init__(self, clamp: bool = True) -> None:
+        self.clamp = clamp
+
+    def __call__(self, images: Tensor, severity: Tensor, generator: torch.Generator) -> Tensor:
+        out = self.apply(images, severity.to(images.dtype), generator)
+        return out.clamp(0.0, 1.0) if self.clamp else out
+
+    def apply(self, images: Tensor, severity: Tensor, generator: torch.Generator) -> Tensor:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({fields})"

@@ -1,0 +1,63 @@
+"""Noise ops: Gaussian (sensor read noise), Poisson (photon shot noise), salt-and-pepper (dead/hot pixels)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from denoise_lab.degradations.base import DegradationOp, lerp, uniform
+
+
+class GaussianNoise(DegradationOp):
+    """Additive white Gaussian noise with a per-sample sigma in 0-255 units (``sigma: [5, 50]``).
+
+    Written by hand because Kornia's ``RandomGaussianNoise`` draws one std per batch from the global RNG.
+    """
+
+    def __init__(self, sigma: tuple[float, float] = (5.0, 50.0), clamp: bool = True) -> None:
+        super().__init__(clamp)
+        self.sigma = tuple(sigma)
+
+    def apply(self, images: Tensor, severity: Tensor, generator: torch.Generator) -> Tensor:
+        sigma = lerp(self.sigma, severity) / 255.0
+        noise = torch.randn(images.shape, generator=generator, device=images.device, dtype=images.dtype)
+        return images + sigma.view(-1, 1, 1, 1) * noise
+
+
+class PoissonNoise(DegradationOp):
+    """Photon shot noise: ``Poisson(peak * x) / peak``, where ``peak`` is the photon count of white.
+
+    ``peak: [60, 8]`` goes from a well-exposed sensor (weakest) to a dim one (strongest); the noise is
+    signal-dependent, so dark regions are relatively noisier, unlike Gaussian noise.
+    """
+
+    def __init__(self, peak: tuple[float, float] = (60.0, 8.0), clamp: bool = True) -> None:
+        super().__init__(clamp)
+        self.peak = tuple(peak)
+
+    def apply(self, images: Tensor, severity: Tensor, generator: torch.Generator) -> Tensor:
+        peak = lerp(self.peak, severity).view(-1, 1, 1, 1)
+        return torch.poisson(images.clamp(min=0.0) * peak, generator=generator) / peak
+
+
+class SaltAndPepper(DegradationOp):
+    """Impulse noise: a per-sample fraction ``amount`` of pixels turns white (salt) or black (pepper).
+
+    All three channels of a hit pixel change together, as with a dead or stuck sensor pixel. Kornia's
+    ``RandomSaltAndPepperNoise`` draws its masks from the global RNG, so the masks are drawn here.
+    """
+
+    def __init__(
+        self, amount: tuple[float, float] = (0.005, 0.05), salt_ratio: float = 0.5, clamp: bool = True
+    ) -> None:
+        super().__init__(clamp)
+        self.amount = tuple(amount)
+        self.salt_ratio = salt_ratio
+
+    def apply(self, images: Tensor, severity: Tensor, generator: torch.Generator) -> Tensor:
+        n, _, h, w = images.shape
+        hit = uniform((n, 1, h, w), 0.0, 1.0, generator, images) < lerp(self.amount, severity).view(
+            -1, 1, 1, 1
+        )
+        salt = uniform((n, 1, h, w), 0.0, 1.0, generator, images) < self.salt_ratio
+        return torch.where(hit, salt.to(images.dtype), images)
