@@ -146,3 +146,19 @@ def test_datamodule_degrades_on_transfer_round_robin_in_val_and_every_op_in_test
     train = datamodule.on_after_batch_transfer(dict(train_batch), 0)
     assert set(train) >= {"clean", "degraded", "op", "severity"}
     assert train["degraded"].shape == train_batch["clean"].shape == (8, 3, 32, 32)
+
+
+def first_batch(datamodule: DenoiseDataModule, epoch: int, workers: int) -> torch.Tensor:
+    datamodule.num_workers = workers
+    loader = datamodule.train_dataloader()
+    loader.sampler.set_epoch(epoch)  # what Lightning does at every epoch start
+    return next(iter(loader))["clean"]
+
+
+def test_training_patches_depend_on_seed_and_epoch_only_not_on_workers():
+    datamodule = make_datamodule()
+    torch.manual_seed(1)
+    in_process = first_batch(datamodule, epoch=3, workers=0)
+    torch.manual_seed(2)  # the global RNG plays no part
+    assert torch.equal(first_batch(datamodule, epoch=3, workers=2), in_process)
+    assert not torch.equal(first_batch(datamodule, epoch=4, workers=0), in_process)

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from denoise_lab.data.datasets import FixedCrops, RandomPatches, fit_to_size
+from denoise_lab.data.datasets import FixedCrops, PatchKeys, RandomPatches, fit_to_size
 from denoise_lab.data.sources import ImageFolder, LoadedImage, PairedFolders, SampleImages
 from denoise_lab.degradations import DegradationBank
 
@@ -113,6 +113,7 @@ class DenoiseDataModule(L.LightningDataModule):
         return DataLoader(
             dataset,
             batch_size=batch_size,
+            sampler=PatchKeys(len(dataset), self.seed) if train else None,
             drop_last=train,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Sampler
 
 from denoise_lab.data.sources import LoadedImage
+from denoise_lab.seeding import TRAIN_PATCHES, derive_seed
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +66,32 @@ def fit_to_size(images: list[LoadedImage], size: int, policy: str, purpose: str)
     return [LoadedImage(im.name, pad(im.clean), pad(im.degraded)) for im in images]
 
 
+class PatchKeys(Sampler[int]):
+    """The training sampler: ``length`` random keys per epoch, each of which decides one whole patch.
+
+    The keys depend only on ``(seed, epoch)`` (Lightning calls :meth:`set_epoch`, also through its DDP
+    sampler wrapper), so an epoch's patches are the same with any number of workers and after a resume.
+    """
+
+    def __init__(self, length: int, seed: int) -> None:
+        self.length, self.seed, self.epoch = length, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self) -> Iterator[int]:
+        rng = np.random.default_rng(derive_seed(TRAIN_PATCHES, self.seed, self.epoch))
+        return iter(rng.integers(0, 2**63 - 1, self.length).tolist())
+
+
 class RandomPatches(Dataset):
-    """``length`` random ``patch_size`` crops per epoch, with random flips and 90-degree rotations.
+    """Random ``patch_size`` crops with random flips and 90-degree rotations, one per key of :class:`PatchKeys`.
 
     Every image is equally likely, whatever its size: drawing by area let one 1411x1411 photo (retina)
-    supply two thirds of the bundled set's patches. Randomness comes from torch's global RNG, which
-    Lightning seeds in every worker.
+    supply two thirds of the bundled set's patches.
     """
 
     def __init__(self, images: list[LoadedImage], patch_size: int, length: int, augment: bool = True) -> None:
@@ -78,14 +100,15 @@ class RandomPatches(Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, index: int) -> dict[str, Tensor]:
-        image = self.images[int(torch.randint(len(self.images), ()))]
+    def __getitem__(self, key: int) -> dict[str, Tensor]:
+        rng = np.random.default_rng(key)
+        image = self.images[rng.integers(len(self.images))]
         h, w = image.clean.shape[:2]
-        top, left = (int(torch.randint(n - self.patch_size + 1, ())) for n in (h, w))
+        top, left = (int(rng.integers(n - self.patch_size + 1)) for n in (h, w))
         window = np.s_[top : top + self.patch_size, left : left + self.patch_size]
         arrays = [a[window] if a is not None else None for a in (image.clean, image.degraded)]
         if self.augment:
-            turns, flip = int(torch.randint(4, ())), bool(torch.randint(2, ()))
+            turns, flip = int(rng.integers(4)), bool(rng.integers(2))
             arrays = [self._orient(a, turns, flip) for a in arrays]
         return as_sample(*arrays)
 
