@@ -3,6 +3,10 @@
 Logs ``train/loss`` (and ``train/loss/<op>`` per epoch), ``val/loss``, ``val/psnr``, ``val/ssim`` and
 the same per op, next to the degraded input's ``val/psnr_degraded/<op>`` so the gain is visible.
 The test stage logs the same under ``test/``.
+
+Each training epoch also tallies, per op, the loss of the restored output and the loss the degraded
+input itself would have scored; :meth:`DenoiseModule.epoch_op_tally` sums them over all ranks for the
+adaptive-weighting callback.
 """
 
 from __future__ import annotations
@@ -41,19 +45,33 @@ class DenoiseModule(L.LightningModule):
         self.eval_means = nn.ModuleDict(
             {s: PerOpMeans(EVAL_QUANTITIES, self.op_names) for s in ("val", "test")}
         )
+        # rows: restored-loss sum, degraded-input-loss sum, sample count; one column per op
+        self.register_buffer("op_tally", torch.zeros(3, len(self.op_names)), persistent=False)
 
     def forward(self, degraded: Tensor) -> Tensor:
         return self.model(degraded)
+
+    def on_train_epoch_start(self) -> None:
+        self.op_tally.zero_()
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         per_sample = self.loss(self(batch["degraded"]), batch["clean"])
         loss = per_sample.mean()
         self.train_means.update({"loss": per_sample}, batch["op"])
+        with torch.no_grad():
+            input_loss = self.loss(batch["degraded"], batch["clean"])
+            rows = torch.stack([per_sample.detach(), input_loss, torch.ones_like(input_loss)])
+            self.op_tally.index_add_(1, batch["op"], rows.to(self.op_tally.dtype))
         self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(per_sample))
         for name, mean in self.train_means.items():
             if "/" in name:  # the per-op epoch means; the overall one is train/loss above
                 self.log(f"train/{name}", mean, on_step=False, on_epoch=True)
         return loss
+
+    def epoch_op_tally(self) -> tuple[Tensor, Tensor, Tensor]:
+        """This epoch's per-op (restored-loss sum, degraded-input-loss sum, count), summed over ranks."""
+        total = self.trainer.strategy.reduce(self.op_tally.clone(), reduce_op="sum")
+        return total[0], total[1], total[2]
 
     def _evaluate(self, batch: dict[str, Tensor], stage: str) -> Tensor:
         clean, degraded = batch["clean"], batch["degraded"]

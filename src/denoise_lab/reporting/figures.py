@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no display on servers and in CI
 import matplotlib.pyplot as plt
+import pandas as pd
 from torch import Tensor
 
 from denoise_lab.metrics import psnr
@@ -36,4 +37,23 @@ def save_sample_grid(
                 ax.set_ylabel(label, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def save_history_figure(path: Path, history: pd.DataFrame) -> None:
+    """Loss curves (train and validation) beside the stacked evolution of the degradation weights."""
+    fig, (loss_ax, weight_ax) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for column, label in (("train/loss", "train"), ("val/loss", "validation")):
+        if column in history:
+            loss_ax.plot(history["epoch"], history[column], marker="o", markersize=3, label=label)
+    loss_ax.set(xlabel="epoch", ylabel="loss", title="Loss")
+    loss_ax.legend()
+    weights = history.filter(like="weights/")
+    if not weights.empty:
+        labels = [c.removeprefix("weights/") for c in weights.columns]
+        weight_ax.stackplot(history["epoch"], weights.T.to_numpy(), labels=labels)
+        weight_ax.set(xlabel="epoch", ylabel="sampling weight", ylim=(0, 1), title="Degradation weights")
+        weight_ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -1,0 +1,125 @@
+"""The adaptive degradation weighting callback and the training history it feeds."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+
+from denoise_lab.callbacks import AdaptiveDegradationWeighting
+from denoise_lab.train import run
+
+# An identity model that cannot learn (residual U-Net, zero-initialised head, lr 0): each op's training loss
+# is its degraded input's loss, so strong noise is clearly harder than a slight blur.
+FROZEN_HARD_AND_EASY = [
+    "degradation=gaussian",
+    "degradation.ops.gaussian_noise.sigma=[50,50]",
+    "degradation.ops.gaussian_noise.clamp=true",
+    "+degradation/op@degradation.ops.gaussian_blur=gaussian_blur",
+    "degradation.ops.gaussian_blur.sigma=[0.5,0.5]",
+    "model=unet",
+    "optim.optimizer.lr=0",
+    "optim.scheduler=null",
+    "data.patches_per_epoch=64",
+    "test_after_fit=false",
+]
+
+
+def history(cfg) -> pd.DataFrame:
+    return pd.read_csv(f"{cfg.paths.output_dir}/history.csv")
+
+
+def test_harder_op_gains_weight_within_a_few_epochs(tiny_cfg):
+    cfg = tiny_cfg(*FROZEN_HARD_AND_EASY, "trainer.max_epochs=3")
+    run(cfg)
+    rows = history(cfg)
+    noise, blur = rows["weights/gaussian_noise"], rows["weights/gaussian_blur"]
+    assert noise[0] == blur[0] == 0.5  # uniform start
+    assert (noise[1:] > blur[1:] + 0.3).all()
+    assert torch.allclose(torch.tensor((noise + blur).to_numpy()), torch.ones(3, dtype=torch.float64))
+    assert (blur >= 0.05 - 1e-12).all()  # the floor
+
+
+def test_disabled_callback_keeps_uniform_weights(tiny_cfg):
+    cfg = tiny_cfg(*FROZEN_HARD_AND_EASY, "trainer.max_epochs=2", "callbacks.adaptive.enabled=false")
+    run(cfg)
+    rows = history(cfg)
+    assert (rows["weights/gaussian_noise"] == 0.5).all() and (rows["weights/gaussian_blur"] == 0.5).all()
+
+
+def test_relative_difficulty_favours_the_op_the_model_removes_least(tiny_cfg):
+    """Frozen identity: both ops keep all of their degradation, so relative difficulty is 1 for both."""
+    cfg = tiny_cfg(*FROZEN_HARD_AND_EASY, "trainer.max_epochs=2", "callbacks.adaptive.difficulty=relative")
+    run(cfg)
+    assert history(cfg)["weights/gaussian_noise"].tolist() == pytest.approx([0.5, 0.5])
+
+
+def test_resume_restores_weights_and_history_exactly(tiny_cfg):
+    straight = tiny_cfg(*FROZEN_HARD_AND_EASY, "trainer.max_epochs=3", run_name="straight")
+    run(straight)
+    first = tiny_cfg(*FROZEN_HARD_AND_EASY, "trainer.max_epochs=2", run_name="first")
+    run(first)
+    resumed = tiny_cfg(
+        *FROZEN_HARD_AND_EASY,
+        "trainer.max_epochs=3",
+        f"ckpt_path={first.paths.output_dir}/checkpoints/last.ckpt",
+        run_name="resumed",
+    )
+    run(resumed)
+    checkpoint = torch.load(f"{first.paths.output_dir}/checkpoints/last.ckpt", weights_only=False)
+    saved_weights = checkpoint["DenoiseDataModule"]["bank"]["weights"]
+    resumed_rows = history(resumed)
+    assert resumed_rows["epoch"].tolist() == [0, 1, 2]
+    last = resumed_rows.iloc[2]
+    assert [last["weights/gaussian_noise"], last["weights/gaussian_blur"]] == saved_weights.tolist()
+    pd.testing.assert_frame_equal(resumed_rows, history(straight))  # as if never interrupted
+
+
+def test_weights_respect_the_floor_and_sum_to_one():
+    callback = AdaptiveDegradationWeighting(floor=0.05, temperature=0.5)
+    weights = callback.weights_for(torch.tensor([1e-9, 1.0, 100.0, float("nan")], dtype=torch.float64))
+    assert weights.sum().item() == pytest.approx(1.0)
+    assert weights.min().item() == pytest.approx(0.05)
+    assert weights[2] > weights[3] > weights[1]  # an unseen op counts as the mean difficulty
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="difficulty"):
+        AdaptiveDegradationWeighting(difficulty="psnr")
+    with pytest.raises(ValueError, match="temperature"):
+        AdaptiveDegradationWeighting(temperature=0)
+
+
+def test_history_has_a_row_per_epoch_with_losses_quality_and_weights(tiny_cfg):
+    cfg = tiny_cfg("trainer.max_epochs=2")
+    run(cfg)
+    rows = history(cfg)
+    assert rows["epoch"].tolist() == [0, 1]
+    ops = ["gaussian_noise", "gaussian_blur", "motion_blur", "illumination_contrast", "color_channels"]
+    wanted = ["train/loss", "val/loss", "val/psnr", "val/ssim"]
+    wanted += [f"{q}/{op}" for op in ops for q in ("val/psnr", "train/loss", "weights")]
+    assert set(wanted) <= set(rows.columns)
+    assert rows[wanted].notna().all().all()
+    excel = pd.read_excel(f"{cfg.paths.output_dir}/history.xlsx")
+    pd.testing.assert_frame_equal(excel, rows, check_dtype=False)
+    assert (pd.read_csv(f"{cfg.paths.output_dir}/history.csv").shape[0]) == 2
+    from PIL import Image
+
+    assert Image.open(f"{cfg.paths.output_dir}/history.png").size[0] > 800
+
+
+def test_seed000_preset_reports_its_eight_transformations(tiny_cfg):
+    cfg = tiny_cfg("degradation=seed000")
+    run(cfg)
+    table = pd.read_csv(f"{cfg.paths.output_dir}/per_degradation.csv", index_col=0)
+    assert table.index.tolist() == [
+        "gaussian_blur",
+        "gaussian_noise",
+        "involuntary_movement",
+        "illumination_contrast",
+        "uneven_illumination",
+        "random_shadows",
+        "specular_reflections",
+        "product_defects",
+        "all",
+    ]
