@@ -49,6 +49,8 @@ class AdaptiveDegradationWeighting(L.Callback):
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         bank = trainer.datamodule.bank
+        if bank is None:  # paired data: no synthetic degradations to weight
+            return
         for name, weight in zip(bank.names, bank.weights.tolist(), strict=True):
             pl_module.log(f"weights/{name}", weight, on_epoch=True)  # the weights this epoch trained with
         if not self.enabled:

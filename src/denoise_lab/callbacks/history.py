@@ -25,8 +25,9 @@ class TrainingHistory(L.Callback):
         self._weights: dict[str, float] = {}
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        bank = trainer.datamodule.bank
-        self._weights = {f"weights/{n}": w for n, w in zip(bank.names, bank.weights.tolist(), strict=True)}
+        bank = trainer.datamodule.bank  # None for paired data, which has no degradation weights
+        names, weights = (bank.names, bank.weights.tolist()) if bank is not None else ([], [])
+        self._weights = {f"weights/{n}": w for n, w in zip(names, weights, strict=True)}
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Runs after the epoch's validation, so train and val metrics of the same epoch share a row."""

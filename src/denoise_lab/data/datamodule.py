@@ -58,7 +58,8 @@ class DenoiseDataModule(L.LightningDataModule):
         super().__init__()
         if not source.paired and bank is None:
             raise ValueError("unpaired image sources need a degradation bank (config group `degradation`)")
-        self.source, self.bank = source, bank
+        self.source = source
+        self.bank = None if source.paired else bank  # paired data brings its own degraded inputs
         self.patch_size, self.patches_per_epoch = patch_size, patches_per_epoch
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.val_ratio, self.val_crop_size, self.val_crops_per_image = (
