@@ -8,7 +8,6 @@ saturate, which is what makes them hard to undo.
 from __future__ import annotations
 
 import functools
-from typing import ClassVar
 
 import torch
 from kornia.contrib import diamond_square
@@ -20,36 +19,20 @@ from denoise_lab.degradations.base import DegradationOp, lerp, pixel_grid, unifo
 
 
 class IlluminationContrast(DegradationOp):
-    """Global illumination change: gamma, contrast (around the mean) and brightness.
+    """Global illumination change: gamma, contrast (around the mean) and brightness, each with a random sign.
 
     ``gamma: 1.8`` means gamma in [1/1.8, 1.8] at full severity; ``contrast: 0.5`` a factor in
-    [1/1.5, 1.5]; ``brightness: 0.25`` an additive shift in [-0.25, 0.25]. With ``direction: both``
-    each part takes a random sign; ``dim`` always darkens and flattens (under-exposure, poor light),
-    ``bright`` the opposite (over-exposure).
+    [1/1.5, 1.5]; ``brightness: 0.25`` an additive shift in [-0.25, 0.25].
     """
 
-    DIRECTIONS: ClassVar[dict[str, int | None]] = {"both": None, "dim": -1, "bright": 1}
-
     def __init__(
-        self,
-        brightness: float = 0.25,
-        contrast: float = 0.5,
-        gamma: float = 1.8,
-        direction: str = "both",
-        clamp: bool = True,
+        self, brightness: float = 0.25, contrast: float = 0.5, gamma: float = 1.8, clamp: bool = True
     ) -> None:
         super().__init__(clamp)
-        if direction not in self.DIRECTIONS:
-            raise ValueError(f"direction={direction!r}; expected one of {list(self.DIRECTIONS)}")
-        self.brightness, self.contrast, self.gamma, self.direction = brightness, contrast, gamma, direction
+        self.brightness, self.contrast, self.gamma = brightness, contrast, gamma
 
     def apply(self, images: Tensor, severity: Tensor, generator: torch.Generator) -> Tensor:
         signs = torch.randint(0, 2, (3, images.shape[0]), generator=generator, device=images.device) * 2 - 1
-        if self.direction != "both":  # gamma > 1 darkens, so its sign is the opposite of the others'
-            signs = (
-                torch.tensor([-1, 1, 1], device=images.device).view(3, 1) * self.DIRECTIONS[self.direction]
-            )
-            signs = signs.expand(3, images.shape[0])
         gamma = self.gamma ** (signs[0] * severity)
         contrast = (1.0 + self.contrast) ** (signs[1] * severity)
         shift = signs[2] * severity * self.brightness
