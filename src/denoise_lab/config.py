@@ -9,9 +9,12 @@ their constructors, which run before training starts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
+
+CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")  # every entry point composes this folder
 
 
 class ConfigError(ValueError):
@@ -61,6 +64,19 @@ def check_ranges(cfg: DictConfig) -> None:
     )
     _require(data.num_workers >= 0, f"data.num_workers must be >= 0, got {data.num_workers}")
     _require(trainer.max_epochs >= 1, f"trainer.max_epochs must be >= 1, got {trainer.max_epochs}")
+
+
+def check_tile(tile: DictConfig, name: str = "tile") -> None:
+    """Tile settings that :mod:`denoise_lab.tiling` can work with."""
+    _require(
+        tile.align >= 1 and tile.size % tile.align == 0 and tile.overlap % tile.align == 0,
+        f"{name}.size ({tile.size}) and {name}.overlap ({tile.overlap}) must be multiples of "
+        f"{name}.align ({tile.align})",
+    )
+    _require(
+        0 <= tile.overlap < tile.size,
+        f"{name}.overlap must lie in [0, {name}.size={tile.size}), got {tile.overlap}",
+    )
 
 
 @dataclass

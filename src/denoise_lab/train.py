@@ -18,13 +18,11 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from denoise_lab.config import ConfigError, validate
+from denoise_lab.config import CONFIG_DIR, ConfigError, validate
 from denoise_lab.module import DenoiseModule
 from denoise_lab.reporting.tables import write_test_report
 
 log = logging.getLogger(__name__)
-
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 
 def resolve_checkpoint(ckpt_path: str | None, runs_dir: Path, run_dir: Path) -> str | None:
