@@ -3,8 +3,9 @@
 PSNR and SSIM come from torchmetrics with ``reduction="none"`` (torchmetrics' PSNR otherwise pools the
 whole batch into one number). SSIM follows scikit-image and Wang et al.'s reference code: the map is
 averaged over the windows that lie inside the image, not over torchmetrics' reflect-padded border
-(which moves the score by up to ~2e-3 on real photos). :class:`PerOpMeans` keeps one torchmetrics ``MeanMetric`` per quantity,
-overall and per op, weighted by op membership: no host syncs per batch, and DDP reduction for free.
+(which moves the score by up to ~2e-3 on real photos). :class:`PerOpMeans` keeps one torchmetrics
+``MeanMetric`` per quantity, overall and per op, weighted by op membership: no host syncs per batch, and
+DDP reduction for free.
 """
 
 from __future__ import annotations
