@@ -65,19 +65,18 @@ def read_photo(path: Path) -> Photo:
         gray = image.mode in ("1", "L", "LA")
         converted = image.convert(("LA" if gray else "RGBA") if has_alpha else ("L" if gray else "RGB"))
         array = np.asarray(converted)
+    alpha = array[..., -1] if has_alpha else None
     if has_alpha:
-        array, alpha = array[..., :-1].squeeze(-1) if gray else array[..., :-1], array[..., -1]
-    else:
-        alpha = None
+        array = array[..., 0] if gray else array[..., :3]
     return Photo(_to_tensor(array, 255.0), gray=gray, bits=8, alpha=alpha, format=image.format, info=info)
 
 
 def write_photo(path: Path, photo: Photo, restored: Tensor, jpeg_quality: int = 95) -> None:
     """Write ``restored`` (1, 3, H, W) in [0, 1] to ``path`` with ``photo``'s channels, depth and format."""
     scale, dtype = (65535.0, np.uint16) if photo.bits == 16 else (255.0, np.uint8)
-    image = restored[0].clamp(0, 1)
+    image = restored[0].clamp(0, 1)  # a new tensor: the in-place steps below leave `restored` alone
     image = image.mean(0, keepdim=True) if photo.gray else image
-    array = (image * scale).round().to(torch.int32).permute(1, 2, 0).numpy().astype(dtype)
+    array = image.mul_(scale).round_().permute(1, 2, 0).numpy().astype(dtype)
     if photo.alpha is not None:
         array = np.concatenate([array, photo.alpha[..., None].astype(dtype)], axis=-1)
     array = array.squeeze(-1) if array.shape[-1] == 1 else array
