@@ -6,10 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
 from PIL import Image
 
-from denoise_lab.train import CONFIG_DIR
+from denoise_lab.config import CONFIG_DIR
 
 TINY = [
     "debug=fast",
@@ -42,6 +45,20 @@ def tiny_cfg(tmp_path):
         return cfg
 
     return make
+
+
+@pytest.fixture
+def identity_checkpoint(tmp_path) -> Path:
+    """A checkpoint laid out as training writes it, of an untrained residual U-Net: its head is zero, so
+    the network is exactly the identity, and what comes out is what the file handling made of the input."""
+    cfg = compose_config([*TINY, *SMALL_UNET], tmp_path)
+    model = instantiate(cfg.model)
+    path = tmp_path / "identity.ckpt"
+    state = {f"model.{k}": v for k, v in model.state_dict().items()}
+    torch.save(
+        {"hyper_parameters": {"config": OmegaConf.to_container(cfg, resolve=True)}, "state_dict": state}, path
+    )
+    return path
 
 
 def write_image(path: Path, height: int = 40, width: int = 56, mode: str = "RGB", seed: int = 0) -> Path:

@@ -21,6 +21,7 @@ GROUPS = [
     "trainer",
     "logger",
     "callbacks",
+    "eval",
     "paths",
     "hydra",
     "debug",

@@ -9,9 +9,14 @@ their constructors, which run before training starts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
+
+from denoise_lab.baselines import BASELINES
+
+CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")  # every entry point composes this folder
 
 
 class ConfigError(ValueError):
@@ -61,6 +66,40 @@ def check_ranges(cfg: DictConfig) -> None:
     )
     _require(data.num_workers >= 0, f"data.num_workers must be >= 0, got {data.num_workers}")
     _require(trainer.max_epochs >= 1, f"trainer.max_epochs must be >= 1, got {trainer.max_epochs}")
+    if cfg.get("eval") is not None:
+        check_eval(cfg.eval)
+
+
+def check_tile(tile: DictConfig, name: str = "tile") -> None:
+    """Tile settings that :mod:`denoise_lab.tiling` can work with."""
+    _require(
+        tile.align >= 1 and tile.size % tile.align == 0 and tile.overlap % tile.align == 0,
+        f"{name}.size ({tile.size}) and {name}.overlap ({tile.overlap}) must be multiples of "
+        f"{name}.align ({tile.align})",
+    )
+    _require(
+        0 <= tile.overlap < tile.size,
+        f"{name}.overlap must lie in [0, {name}.size={tile.size}), got {tile.overlap}",
+    )
+
+
+def check_eval(settings: DictConfig) -> None:
+    """The evaluation report's settings (``eval``: conf/eval/default.yaml)."""
+    for key, allowed in {"protocol": ("mixed", "standard"), "images": ("heldout", "all")}.items():
+        _require(
+            settings[key] in allowed, f"eval.{key} must be one of {list(allowed)}, got '{settings[key]}'"
+        )
+    unknown = sorted(set(settings.baselines.methods) - set(BASELINES))
+    _require(not unknown, f"eval.baselines.methods: unknown {unknown}; choose from {sorted(BASELINES)}")
+    limit = settings.baselines.max_images
+    _require(
+        limit is None or limit >= 0, f"eval.baselines.max_images must be >= 0 or null (all), got {limit}"
+    )
+    _require(settings.view_size >= 16, f"eval.view_size must be >= 16 pixels, got {settings.view_size}")
+    _require(
+        all(s > 0 for s in settings.sigmas), f"eval.sigmas must be positive, got {list(settings.sigmas)}"
+    )
+    check_tile(settings.tile, "eval.tile")
 
 
 @dataclass

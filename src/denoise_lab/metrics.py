@@ -1,8 +1,11 @@
 """Per-sample image quality and its aggregation per degradation.
 
 PSNR and SSIM come from torchmetrics with ``reduction="none"`` (torchmetrics' PSNR otherwise pools the
-whole batch into one number). :class:`PerOpMeans` keeps one torchmetrics ``MeanMetric`` per quantity,
-overall and per op, weighted by op membership: no host syncs per batch, and DDP reduction for free.
+whole batch into one number). SSIM follows scikit-image and Wang et al.'s reference code: the map is
+averaged over the windows that lie inside the image, not over torchmetrics' reflect-padded border
+(which moves the score by up to ~2e-3 on real photos). :class:`PerOpMeans` keeps one torchmetrics
+``MeanMetric`` per quantity, overall and per op, weighted by op membership: no host syncs per batch, and
+DDP reduction for free.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from torch import Tensor, nn
 from torchmetrics import MeanMetric
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
+SSIM_BORDER = 5  # half the 11-pixel window: map entries closer to the edge saw padding
+
 
 def psnr(restored: Tensor, clean: Tensor) -> Tensor:
     """PSNR in dB per sample, images in [0, 1]."""
@@ -20,8 +25,21 @@ def psnr(restored: Tensor, clean: Tensor) -> Tensor:
 
 
 def ssim(restored: Tensor, clean: Tensor) -> Tensor:
-    """SSIM per sample (11x11 Gaussian window, sigma 1.5), images in [0, 1]."""
-    return structural_similarity_index_measure(restored, clean, data_range=1.0, reduction="none")
+    """SSIM per sample (11x11 Gaussian window, sigma 1.5), images in [0, 1], over the inner windows.
+
+    Images narrower than a window keep at least their central row/column of the map.
+    """
+    _, full = structural_similarity_index_measure(
+        restored, clean, data_range=1.0, reduction="none", return_full_image=True
+    )
+    h, w = full.shape[-2:]
+    bh, bw = min(SSIM_BORDER, (h - 1) // 2), min(SSIM_BORDER, (w - 1) // 2)
+    return full[..., bh : h - bh, bw : w - bw].flatten(1).mean(1)
+
+
+def mse_255(restored: Tensor, clean: Tensor) -> Tensor:
+    """Mean squared error per sample on the 0-255 scale (seed 000's MSE column)."""
+    return ((restored - clean) * 255.0).pow(2).flatten(1).mean(1)
 
 
 class PerOpMeans(nn.Module):

@@ -1,8 +1,9 @@
 """Training entry point: ``python -m denoise_lab [overrides]`` composes ``conf/`` and calls :func:`run`.
 
 :func:`run` builds everything from the config through ``_target_``, fits with checkpoints, tests the
-best weights on every degradation and writes ``metrics.json``, ``per_degradation.csv`` and
-``samples.png`` into the run directory. :func:`main` returns the optimized metric to Hydra's sweepers.
+best weights on every degradation and writes ``metrics.json``, ``per_degradation.csv``,
+``samples.png`` and the evaluation report (``report.md`` and friends) into the run directory.
+:func:`main` returns the optimized metric to Hydra's sweepers.
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from denoise_lab.config import ConfigError, validate
+from denoise_lab.config import CONFIG_DIR, ConfigError, validate
+from denoise_lab.evaluate import report_after_training
 from denoise_lab.module import DenoiseModule
 from denoise_lab.reporting.tables import write_test_report
 
 log = logging.getLogger(__name__)
-
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 
 def resolve_checkpoint(ckpt_path: str | None, runs_dir: Path, run_dir: Path) -> str | None:
@@ -96,6 +96,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
                 },
             )
             log.info("per-degradation test results (best weights):\n%s", table.round(3).to_string())
+            report_after_training(cfg, module.model, datamodule, best)
     log.info("run directory: %s", run_dir)
     return metrics
 

@@ -1,43 +1,91 @@
-"""Figures: the clean / degraded / restored grid of seed 001."""
+"""Figures: rows of image crops (clean, degraded, restored, baselines), each titled with its PSNR.
+
+Seed 001's figure is three such rows of ten images; the report's per-degradation figures add a row per
+classical baseline. The crops are pasted into one canvas drawn on a single axes, with the titles as text:
+a grid of separate axes costs matplotlib about a second per figure, which every short run would pay.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only: no display on servers and in CI
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from torch import Tensor
 
 from denoise_lab.metrics import psnr
+
+CELL = 128  # pixels per image cell; smaller crops are enlarged (nearest neighbour: noise stays visible)
+GAP, TITLE, LABEL, DPI = 6, 18, 84, 100  # pixels between cells, above cells, left of rows; dots per inch
+
+
+def _fit(image: Tensor) -> np.ndarray:
+    """(H, W, 3) array of ``image`` scaled (aspect kept, nearest neighbour) to a longer side of CELL px."""
+    array = image.detach().clamp(0, 1).permute(1, 2, 0).float().cpu().numpy()
+    h, w = array.shape[:2]
+    scale = CELL / max(h, w)
+    rows = (np.arange(max(1, round(h * scale))) / scale).astype(int)
+    cols = (np.arange(max(1, round(w * scale))) / scale).astype(int)
+    return array[rows][:, cols]
+
+
+def save_rows(
+    path: Path,
+    clean: Sequence[Tensor],
+    rows: Mapping[str, Sequence[Tensor | None]],
+    titles: Sequence[str] = (),
+) -> None:
+    """A ``clean`` row, then one row per entry of ``rows`` (``None`` leaves a cell empty).
+
+    Clean cells carry ``titles`` (if given), the others their PSNR against the clean image above.
+    """
+    grid = [("clean", list(clean)), *rows.items()]
+    width, height = LABEL + len(clean) * (CELL + GAP), len(grid) * (TITLE + CELL + GAP)
+    canvas = np.ones((height, width, 3), dtype=np.float32)
+    fig = plt.figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    for r, (label, images) in enumerate(grid):
+        top = r * (TITLE + CELL + GAP) + TITLE
+        ax.text(LABEL - 8, top + CELL / 2, label, ha="right", va="center", fontsize=10)
+        for i, image in enumerate(images):
+            if image is None:
+                continue
+            left = LABEL + i * (CELL + GAP)
+            shown = _fit(image)
+            canvas[top : top + shown.shape[0], left : left + shown.shape[1]] = shown
+            if r > 0:
+                title = f"{psnr(image.clamp(0, 1)[None].cpu(), clean[i][None].cpu())[0]:.1f} dB"
+            else:
+                title = titles[i][:22] if titles else ""
+            ax.text(left + CELL / 2, top - 4, title, ha="center", va="bottom", fontsize=8)
+    ax.imshow(canvas, interpolation="nearest")
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
 
 
 def save_sample_grid(
     path: Path, clean: Tensor, degraded: Tensor, restored: Tensor, titles: Sequence[str]
 ) -> None:
     """Three rows (clean, degraded, restored) of N images, each degraded/restored titled with its PSNR."""
-    n = clean.shape[0]
-    scores_in, scores_out = psnr(degraded.clamp(0, 1), clean), psnr(restored, clean)
-    fig, axes = plt.subplots(3, n, figsize=(1.9 * n, 6.3), squeeze=False)
-    rows = [("clean", clean, None), ("degraded", degraded, scores_in), ("restored", restored, scores_out)]
-    for r, (label, images, scores) in enumerate(rows):
-        for i in range(n):
-            ax = axes[r, i]
-            ax.imshow(images[i].clamp(0, 1).permute(1, 2, 0).cpu().numpy())
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if scores is not None:
-                ax.set_title(f"{scores[i]:.1f} dB", fontsize=8)
-            elif titles:
-                ax.set_title(titles[i], fontsize=8)
-            if i == 0:
-                ax.set_ylabel(label, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_rows(path, list(clean), {"degraded": list(degraded), "restored": list(restored)}, titles)
+
+
+def save_examples(path: Path, examples: Sequence, titles: Sequence[str], rows: Sequence[str] = ()) -> None:
+    """Report examples (:class:`denoise_lab.evaluation.Example`) as columns: clean, then ``rows`` (default:
+    every kind of image any example holds, in order of first appearance)."""
+    labels = rows or list(dict.fromkeys(k for e in examples for k in e.images if k != "clean"))
+    save_rows(
+        path,
+        [e.images["clean"] for e in examples],
+        {"restored" if k == "model" else k: [e.images.get(k) for e in examples] for k in labels},
+        titles,
+    )
 
 
 def save_history_figure(path: Path, history: pd.DataFrame) -> None:

@@ -1,0 +1,138 @@
+"""``python -m denoise_lab.evaluate ckpt_path=... [data=...] [degradation=...] [eval.protocol=standard]``.
+
+Rebuilds the network from the checkpoint's saved run config (no training overrides to repeat), takes the
+data and degradations from that config too unless ``data=``/``degradation=`` replace them, and writes the
+report folder of :mod:`denoise_lab.reporting.report` into the Hydra run dir. Training runs call
+:func:`report_after_training` after testing, so every run dir holds the same report.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+import pandas as pd
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from torch import nn
+
+from denoise_lab.baselines import select_baselines
+from denoise_lab.checkpoints import load_checkpoint
+from denoise_lab.config import CONFIG_DIR, ConfigError, check_eval
+from denoise_lab.data import DenoiseDataModule
+from denoise_lab.data.datamodule import split_by_image
+from denoise_lab.data.datasets import FixedCrops, fit_to_size
+from denoise_lab.data.sources import LoadedImage
+from denoise_lab.evaluation import Evaluator, crop_cases, grid_pairs, standard_cases
+from denoise_lab.perceptual import load_lpips
+from denoise_lab.reporting.report import write_report
+from denoise_lab.tiling import device_of, restorer
+
+log = logging.getLogger(__name__)
+
+
+def evaluation_images(datamodule: DenoiseDataModule, which: str) -> list[LoadedImage]:
+    """The held-out split the run never trained on (the same seeded split), or every image of the source;
+    unpadded, since the standard protocol scores whole images as they are."""
+    images = datamodule.source.load()
+    return split_by_image(images, datamodule.val_ratio, datamodule.seed)[1] if which == "heldout" else images
+
+
+def write_evaluation(
+    model: nn.Module, datamodule: DenoiseDataModule, settings: DictConfig, out_dir: Path, header: list[str]
+) -> pd.DataFrame:
+    """Evaluate ``model`` on ``datamodule``'s images as ``settings`` (the ``eval`` config) say; write the
+    report folder into ``out_dir`` and return its summary table."""
+    header, device = list(header), device_of(settings.device)
+    images = evaluation_images(datamodule, settings.images)
+    names = ", ".join(im.name for im in images[:8]) + (", ..." if len(images) > 8 else "")
+    if settings.protocol == "standard":
+        ops = [f"gaussian_noise_{s:g}" for s in settings.sigmas]
+        cases = standard_cases(images, list(settings.sigmas), settings.noise_seed, device)
+        n_images = len(images)
+        header.append(
+            f"protocol: standard, {n_images} whole images ({names}); Gaussian noise of sigma "
+            f"{list(settings.sigmas)} added to the float image from a generator seeded {settings.noise_seed} "
+            "for every image, not clipped; output rounded to uint8; PSNR on RGB without border crop"
+        )
+    else:
+        size = datamodule.val_crop_size
+        crops = FixedCrops(
+            fit_to_size(images, size, datamodule.small_images, "eval"), size, datamodule.val_crops_per_image
+        )
+        ops, n_images = datamodule.op_names, len(crops)
+        cases = crop_cases(crops, datamodule.bank, datamodule.eval_batch_size, device)
+        header.append(
+            f"protocol: mixed, every degradation on each of {n_images} fixed {datamodule.val_crop_size} px "
+            f"crops of {len(images)} images ({names}), seeded per crop and op as in the test stage"
+        )
+    baselines, notes = select_baselines(list(settings.baselines.methods))
+    lpips, lpips_note = load_lpips(device)
+    notes = [*notes, lpips_note] if lpips_note else notes
+    tile = settings.tile
+    restore = restorer(model, device, tile.size, tile.overlap, tile.align, settings.self_ensemble)
+    parameters = sum(p.numel() for p in model.parameters()) / 1e6
+    header.append(
+        f"model: {type(model).__name__} ({parameters:.2f}M parameters) on {device}, tiles of {tile.size} px "
+        f"(overlap {tile.overlap}), self-ensemble {'x8' if settings.self_ensemble else 'off'}"
+    )
+    evaluator = Evaluator(
+        restore,
+        quantize=settings.protocol == "standard",
+        lpips=lpips,
+        baselines=baselines,
+        baseline_images=settings.baselines.max_images,
+        view_size=settings.view_size,
+        figure_examples=settings.figure_examples,
+        grid=grid_pairs(n_images, ops, settings.grid_images),
+    )
+    records = evaluator.evaluate(cases)
+    if (records["scope"] == "baselines").any():
+        limit = settings.baselines.max_images
+        notes.append(
+            f"Baselines ({', '.join(baselines)}) ran on the first {'all' if limit is None else limit} images "
+            f"of each Gaussian-noise op, on centre crops of at most {settings.view_size} px (BM3D takes "
+            "seconds per crop on a CPU), given the true noise sigma. The rows counted 'first N' compare "
+            "every method, the model too, on exactly those crops. Times are wall-clock seconds per image on "
+            f"{device} ({torch.get_num_threads()} torch threads; BM3D single-threaded)."
+        )
+    summary = write_report(out_dir, records, header, notes, evaluator.examples, evaluator.grid_examples)
+    log.info("evaluation report: %s", out_dir / "report.md")
+    return summary
+
+
+def report_after_training(
+    cfg: DictConfig, model: nn.Module, datamodule: DenoiseDataModule, best: str
+) -> None:
+    """The report of a training run, into its run dir, from the weights the test stage just used."""
+    header = [f"weights: {best or 'the last epoch'}", f"run config: {Path(cfg.paths.output_dir) / '.hydra'}"]
+    write_evaluation(model, datamodule, cfg.eval, Path(cfg.paths.output_dir), header)
+
+
+def evaluate(cfg: DictConfig) -> pd.DataFrame:
+    """The ``evaluate`` task: rebuild from the checkpoint, replace data/degradation if asked, report."""
+    check_eval(cfg.eval)
+    model, run_cfg = load_checkpoint(cfg.ckpt_path)
+    for group in ("data", "degradation"):
+        if cfg.get(group) is not None:
+            run_cfg[group] = cfg[group]  # its ${seed} now resolves against the checkpoint's run config
+    datamodule = instantiate(run_cfg.data, bank=instantiate(run_cfg.degradation, _convert_="all"))
+    header = [f"checkpoint: {cfg.ckpt_path}"]
+    return write_evaluation(model, datamodule, cfg.eval, Path(cfg.paths.output_dir), header)
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    """Hydra entry: one-line messages for errors a user can cause."""
+    try:
+        evaluate(cfg)
+    except (ConfigError, FileNotFoundError) as error:
+        log.error("config error: %s", error)
+        sys.exit(f"config error: {error}")
+
+
+if __name__ == "__main__":
+    main()

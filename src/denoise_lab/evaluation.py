@@ -1,0 +1,229 @@
+"""Measure a restorer on degraded images, with and without the reference, beside classical denoisers.
+
+Cases (batches of clean images, what the model is given, and the noise sigma where known) come from one of
+two protocols:
+
+* ``mixed`` (default): every op of the degradation bank on every fixed evaluation crop, seeded per crop
+  and op exactly as the training run's test stage, so the model's numbers equal ``metrics.json``'s;
+* ``standard``: the protocol behind CBSD68/Kodak tables: whole images, Gaussian noise added to the float
+  image from a generator seeded with ``seed`` (0) for every image, not clipped; the output is rounded to
+  uint8 and PSNR taken on RGB without border crop.
+
+:class:`Evaluator` restores each case, records per-image measures for the original, the degraded and the
+restored image, runs the classical baselines on the first few noise images (centre crops, since BM3D
+takes seconds per crop) together with the model on the same crops (it too sees only the crop there, so
+quality and time compare like with like), and keeps small example crops for the figures. Records are
+long-form rows ``(op, scope, method, key, measures...)``; scope ``all`` covers every image, scope
+``baselines`` the crops the baselines saw.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from denoise_lab.baselines import Denoiser
+from denoise_lab.data.datamodule import PAIRED_OP
+from denoise_lab.data.datasets import to_tensor
+from denoise_lab.data.sources import LoadedImage
+from denoise_lab.degradations import DegradationBank, DegradationOp, GaussianNoise
+from denoise_lab.metrics import mse_255, psnr, ssim
+from denoise_lab.no_reference import MEASURES
+from denoise_lab.perceptual import Distance
+
+ORIGINAL, DEGRADED, MODEL = "original", "degraded", "model"
+
+
+@dataclass
+class Case:
+    """One batch: clean images, the model's input, and each image's Gaussian noise sigma (0-1 units)."""
+
+    op: str
+    keys: list[int]
+    clean: Tensor
+    degraded: Tensor
+    sigma: Tensor | None = None
+
+
+def noise_sigma(op: DegradationOp, severity: Tensor) -> Tensor | None:
+    """The per-sample noise standard deviation of a Gaussian-noise op (what BM3D and friends are told)."""
+    if not isinstance(op, GaussianNoise):
+        return None
+    low, high = op.sigma
+    return (low + (high - low) * severity) / 255.0
+
+
+def crop_cases(
+    crops: Dataset, bank: DegradationBank | None, batch_size: int, device: torch.device
+) -> Iterator[Case]:
+    """Mixed protocol: each batch of fixed crops under every op of the bank (or as paired data)."""
+    for batch in DataLoader(crops, batch_size=batch_size):
+        clean, keys = batch["clean"].to(device), batch["index"].to(device)
+        if "degraded" in batch:
+            yield Case(PAIRED_OP, keys.tolist(), clean, batch["degraded"].to(device))
+            continue
+        for k, name in enumerate(bank.names):
+            degraded = bank.apply_fixed(clean, keys, torch.full_like(keys, k))
+            sigma = noise_sigma(bank.ops[name], degraded.severity)
+            yield Case(name, keys.tolist(), clean, degraded.image, sigma)
+
+
+def standard_cases(
+    images: Sequence[LoadedImage], sigmas: Sequence[float], seed: int, device: torch.device
+) -> Iterator[Case]:
+    """Standard protocol: every whole image under Gaussian noise of each sigma (0-255), seeded per image."""
+    for sigma in sigmas:
+        for key, image in enumerate(images):
+            clean = to_tensor(image.clean).unsqueeze(0)
+            noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(seed))
+            noisy = clean + sigma / 255.0 * noise
+            yield Case(
+                f"gaussian_noise_{sigma:g}",
+                [key],
+                clean.to(device),
+                noisy.to(device),
+                torch.tensor([sigma / 255.0]),
+            )
+
+
+def grid_pairs(n_images: int, op_names: Sequence[str], count: int) -> set[tuple[int, str]]:
+    """``(key, op)`` of ``count`` examples spread over the images, the ops cycling (seed 001's figure)."""
+    keys = torch.linspace(0, n_images - 1, min(count, n_images)).round().long().unique().tolist()
+    return {(key, op_names[i % len(op_names)]) for i, key in enumerate(keys)}
+
+
+def centre(images: Tensor, size: int) -> Tensor:
+    """The central ``size`` x ``size`` window (or less, for smaller images) of (..., H, W)."""
+    h, w = images.shape[-2:]
+    top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
+    return images[..., top : top + size, left : left + size]
+
+
+@dataclass
+class Example:
+    """Centre crops of one evaluated image: ``clean``, ``degraded``, ``model`` and any baselines."""
+
+    op: str
+    key: int
+    images: dict[str, Tensor] = field(default_factory=dict)
+
+
+class Evaluator:
+    """Accumulates per-image records and example crops over the cases it is given (see the module doc)."""
+
+    def __init__(
+        self,
+        restore: Callable[[Tensor], Tensor],
+        *,
+        quantize: bool = False,
+        lpips: Distance | None = None,
+        baselines: dict[str, Denoiser | None] | None = None,
+        baseline_images: int | None = 8,
+        view_size: int = 128,
+        figure_examples: int = 4,
+        grid: set[tuple[int, str]] = frozenset(),
+    ) -> None:
+        self.restore, self.quantize, self.lpips = restore, quantize, lpips
+        self.baselines = baselines or {}
+        self.baseline_images, self.view_size = baseline_images, view_size
+        self.figure_examples, self.grid = figure_examples, grid
+        self.rows: list[dict] = []
+        self.examples: dict[str, list[Example]] = defaultdict(list)
+        self.grid_examples: list[Example] = []
+        self._baseline_counts: dict[str, int] = defaultdict(int)
+
+    def shown(self, images: Tensor) -> Tensor:
+        """What a user gets to see: clamped to [0, 1], and rounded to 8 bits in the standard protocol."""
+        images = images.clamp(0.0, 1.0)
+        return (images * 255).round() / 255 if self.quantize else images
+
+    def measure(self, clean: Tensor, images: Tensor, reference: bool = True) -> dict[str, Tensor]:
+        values = {name: f(images) for name, f in MEASURES.items()}
+        if reference:
+            values.update(psnr=psnr(images, clean), ssim=ssim(images, clean), mse=mse_255(images, clean))
+            if self.lpips is not None:
+                values["lpips"] = self.lpips(images, clean)
+        return values
+
+    def record(
+        self,
+        op: str,
+        scope: str,
+        method: str,
+        keys: list[int],
+        values: dict[str, Tensor],
+        seconds: float | None = None,
+    ) -> None:
+        columns = {name: v.detach().float().cpu().tolist() for name, v in values.items()}
+        for i, key in enumerate(keys):
+            row = {"op": op, "scope": scope, "method": method, "key": key, "seconds": seconds}
+            self.rows.append(row | {name: column[i] for name, column in columns.items()})
+
+    def _timed_restore(self, images: Tensor) -> tuple[Tensor, float]:
+        start = time.perf_counter()
+        output = self.restore(images)
+        if output.is_cuda:
+            torch.cuda.synchronize()
+        return output, time.perf_counter() - start
+
+    def add(self, case: Case) -> None:
+        """Restore one case and record every measure; run the baselines on its first images if due."""
+        output, seconds = self._timed_restore(case.degraded)
+        seconds /= len(case.keys)
+        degraded, restored = self.shown(case.degraded), self.shown(output)
+        self.record(
+            case.op, "all", ORIGINAL, case.keys, self.measure(case.clean, case.clean, reference=False)
+        )
+        self.record(case.op, "all", DEGRADED, case.keys, self.measure(case.clean, degraded))
+        self.record(case.op, "all", MODEL, case.keys, self.measure(case.clean, restored), seconds)
+        for i, key in enumerate(case.keys):
+            views = {  # copies: a view would keep a whole image alive for the figures
+                name: centre(x[i], self.view_size).clone()
+                for name, x in (("clean", case.clean), (DEGRADED, degraded), (MODEL, restored))
+            }
+            example = Example(case.op, key, views)
+            if case.sigma is not None and self.baselines and self._due(case.op):
+                self._run_baselines(case, i, example)
+            if len(self.examples[case.op]) < self.figure_examples:
+                self.examples[case.op].append(example)
+            if (key, case.op) in self.grid:
+                self.grid_examples.append(example)
+
+    def _due(self, op: str) -> bool:
+        return self.baseline_images is None or self._baseline_counts[op] < self.baseline_images
+
+    def _run_baselines(self, case: Case, i: int, example: Example) -> None:
+        """The model and every baseline on the centre crop of image ``i``, recorded in scope ``baselines``."""
+        self._baseline_counts[case.op] += 1
+        key, clean = [case.keys[i]], example.images["clean"][None]
+        self.record(case.op, "baselines", ORIGINAL, key, self.measure(clean, clean, reference=False))
+        self.record(case.op, "baselines", DEGRADED, key, self.measure(clean, example.images[DEGRADED][None]))
+        crop = centre(case.degraded[i], self.view_size)
+        restored, seconds = self._timed_restore(crop[None])
+        self.record(case.op, "baselines", MODEL, key, self.measure(clean, self.shown(restored)), seconds)
+        noisy = crop.permute(1, 2, 0).double().cpu().numpy()
+        sigma = float(case.sigma[i])
+        for label, denoise in self.baselines.items():
+            if denoise is None:  # its package is missing: the row says n/a
+                self.record(case.op, "baselines", label, key, {})
+                continue
+            start = time.perf_counter()
+            out = torch.from_numpy(denoise(noisy, sigma)).float().permute(2, 0, 1).to(clean.device)
+            seconds = time.perf_counter() - start
+            example.images[label] = self.shown(out)
+            self.record(
+                case.op, "baselines", label, key, self.measure(clean, example.images[label][None]), seconds
+            )
+
+    def evaluate(self, cases: Iterator[Case]) -> pd.DataFrame:
+        """Add every case; the per-image records as a DataFrame."""
+        for case in cases:
+            self.add(case)
+        return pd.DataFrame(self.rows)

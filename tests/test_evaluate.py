@@ -1,0 +1,222 @@
+"""The evaluation report: after training, from a checkpoint, both protocols, baselines and LPIPS (or n/a)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from skimage.metrics import peak_signal_noise_ratio
+
+from denoise_lab.config import CONFIG_DIR, ConfigError
+from denoise_lab.evaluate import evaluate
+from denoise_lab.evaluation import Evaluator, standard_cases
+from denoise_lab.perceptual import ALEXNET_WEIGHTS, load_lpips
+from denoise_lab.train import run
+from tests.conftest import write_image
+
+OPS = ["gaussian_noise", "gaussian_blur", "motion_blur", "illumination_contrast", "color_channels"]
+REPORT_FILES = ["report.md", "metrics.csv", "metrics.xlsx", "grid.png", *(f"figures/{op}.png" for op in OPS)]
+
+
+def evaluate_config(tmp_path: Path, *overrides: str):
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name="evaluate", overrides=list(overrides))
+    cfg.paths.output_dir = str(tmp_path / "report")
+    return cfg
+
+
+def rows(summary: pd.DataFrame, op: str, scope: str = "all") -> pd.DataFrame:
+    return summary.xs((op, scope), level=("op", "scope"))
+
+
+def test_a_training_run_ends_with_the_report_and_it_agrees_with_the_test_stage(tiny_cfg):
+    cfg = tiny_cfg()
+    run(cfg)
+    run_dir = Path(cfg.paths.output_dir)
+    assert all((run_dir / name).stat().st_size > 0 for name in REPORT_FILES)
+    tested = json.loads((run_dir / "metrics.json").read_text())["per_degradation"]
+    table = pd.read_csv(run_dir / "metrics.csv").set_index(["degradation", "scope", "method"])
+    for op in OPS:  # same crops, same seeded degradations, same weights: the same numbers
+        assert table.loc[(op, "all", "model"), "psnr"] == pytest.approx(tested[op]["psnr_restored"], abs=1e-2)
+        assert table.loc[(op, "all", "degraded"), "ssim"] == pytest.approx(
+            tested[op]["ssim_degraded"], abs=1e-4
+        )
+    sheets = pd.read_excel(run_dir / "metrics.xlsx", sheet_name=None)
+    assert set(sheets) == {"reference", "no_reference"}
+    assert list(sheets["reference"].columns) == [
+        "degradation",
+        "images",
+        "comparison",
+        "PSNR (dB)",
+        "SSIM",
+        "MSE (0-255)",
+        "LPIPS",
+        "s/image",
+    ]
+    report = (run_dir / "report.md").read_text()
+    assert "## Reference-based" in report and "## No-reference" in report and "Hasler" in report
+    assert "| original vs NLM" in report  # debug=fast: NLM and TV on one noise crop, no BM3D
+
+
+def test_evaluate_rebuilds_from_the_checkpoint_and_bm3d_beats_the_identity(tmp_path, identity_checkpoint):
+    cfg = evaluate_config(tmp_path, f"ckpt_path={identity_checkpoint}", "eval.baselines.max_images=1")
+    summary = evaluate(cfg)
+    out = Path(cfg.paths.output_dir)
+    assert all((out / name).is_file() for name in REPORT_FILES)
+    for op in OPS:  # the identity network restores nothing
+        table = rows(summary, op)
+        assert table.loc["model", "psnr"] == pytest.approx(table.loc["degraded", "psnr"], abs=1e-5)
+    noise = rows(summary, "gaussian_noise", "baselines")
+    assert list(noise.index) == ["original", "degraded", "model", "BM3D", "NLM", "TV"]
+    assert (noise["images"] == 1).all()
+    assert noise.loc["BM3D", "psnr"] > noise.loc["model", "psnr"] + 3
+    assert noise.loc["BM3D", "seconds"] > 0 and noise.loc["original", "sharpness"] == pytest.approx(100)
+    report = (out / "report.md").read_text()
+    assert "LPIPS: n/a, the optional `lpips` package is not installed" in report
+    assert f"checkpoint: {identity_checkpoint}" in report
+
+
+def test_data_and_degradation_can_be_replaced_and_every_image_used(tmp_path, identity_checkpoint):
+    for i in range(3):
+        write_image(tmp_path / "mine" / f"{i}.png", 64, 80, seed=i)
+    cfg = evaluate_config(
+        tmp_path,
+        f"ckpt_path={identity_checkpoint}",
+        "data=folder",
+        f"data.dir={tmp_path / 'mine'}",
+        "data.val_crop_size=32",
+        "data.val_crops_per_image=2",
+        "degradation=gaussian",
+        "eval.images=all",
+        "eval.baselines.methods=[tv]",
+    )
+    summary = evaluate(cfg)
+    assert summary.index.get_level_values("op").unique().tolist() == ["gaussian_noise"]
+    assert rows(summary, "gaussian_noise").loc["model", "images"] == 3 * 2
+
+
+def test_standard_protocol_noise_is_seeded_unclipped_and_scored_on_uint8(tmp_path, identity_checkpoint):
+    for i in range(2):
+        write_image(tmp_path / "set" / f"{i}.png", 48, 64, seed=i)
+    cfg = evaluate_config(
+        tmp_path,
+        f"ckpt_path={identity_checkpoint}",
+        "data=folder",
+        f"data.dir={tmp_path / 'set'}",
+        "eval.protocol=standard",
+        "eval.images=all",
+        "eval.sigmas=[25]",
+        "eval.baselines.methods=[tv]",
+    )
+    summary = evaluate(cfg)
+    expected = []
+    for i in range(2):  # the protocol, written out: float image + sigma * N(0, 1) from seed 0, uint8 output
+        clean = np.asarray(__import__("PIL.Image").Image.open(tmp_path / "set" / f"{i}.png"))
+        noise = torch.randn((1, 3, 48, 64), generator=torch.Generator().manual_seed(0))[0].permute(1, 2, 0)
+        noisy = clean / 255.0 + 25 / 255.0 * noise.numpy()
+        assert noisy.min() < 0 and noisy.max() > 1  # not clipped before the model sees it
+        restored = (np.clip(noisy, 0, 1) * 255).round().astype(np.uint8)  # the identity's output, as scored
+        expected.append(peak_signal_noise_ratio(clean, restored, data_range=255))
+    assert rows(summary, "gaussian_noise_25").loc["model", "psnr"] == pytest.approx(
+        np.mean(expected), abs=1e-3
+    )
+
+
+def test_standard_cases_hand_the_model_the_unclipped_noisy_float_image():
+    image = types.SimpleNamespace(clean=np.full((8, 8, 3), 250, dtype=np.uint8))
+    (case,) = standard_cases([image], [50], seed=0, device=torch.device("cpu"))
+    assert case.op == "gaussian_noise_50" and case.degraded.max() > 1
+    assert case.sigma.item() == pytest.approx(50 / 255)
+
+
+def test_missing_bm3d_reads_n_a_with_a_note(tmp_path, identity_checkpoint, monkeypatch):
+    monkeypatch.setitem(sys.modules, "bm3d", None)  # import bm3d now raises ImportError
+    cfg = evaluate_config(
+        tmp_path,
+        f"ckpt_path={identity_checkpoint}",
+        "eval.baselines.methods=[bm3d]",
+        "eval.baselines.max_images=1",
+    )
+    summary = evaluate(cfg)
+    assert rows(summary, "gaussian_noise", "baselines").loc["BM3D"].drop("images").isna().all()
+    report = (Path(cfg.paths.output_dir) / "report.md").read_text()
+    assert "BM3D: n/a, the optional `bm3d` package is not installed" in report
+    assert "| original vs BM3D     | n/a" in report
+
+
+def test_lpips_absent_without_weights_and_present(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "lpips", None)
+    distance, note = load_lpips(torch.device("cpu"))
+    assert distance is None and note.startswith("LPIPS: n/a, the optional `lpips` package is not installed")
+
+    calls = []
+
+    class FakeLPIPS(torch.nn.Module):  # stands in for lpips.LPIPS: the package cannot be installed here
+        def __init__(self, net: str, verbose: bool) -> None:
+            super().__init__()
+
+        def forward(self, a, b, normalize=False):
+            calls.append(normalize)
+            return (a - b).abs().mean((1, 2, 3), keepdim=True)
+
+    monkeypatch.setitem(sys.modules, "lpips", types.SimpleNamespace(LPIPS=FakeLPIPS))
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    distance, note = load_lpips(torch.device("cpu"))
+    assert (
+        distance is None
+        and note
+        == f"LPIPS: n/a, the AlexNet weights are not at {tmp_path / 'checkpoints' / ALEXNET_WEIGHTS} (reports never download)."
+    )
+
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / ALEXNET_WEIGHTS).write_bytes(b"")
+    distance, note = load_lpips(torch.device("cpu"))
+    a, b = torch.zeros(2, 3, 8, 8), torch.ones(2, 3, 8, 8)
+    assert note == "" and distance(a, b).tolist() == [1.0, 1.0] and calls == [True]
+
+
+def test_user_errors_in_eval_settings_are_explained(tmp_path, identity_checkpoint):
+    for override, message in [
+        ("eval.protocol=published", r"eval.protocol must be one of \['mixed', 'standard'\], got 'published'"),
+        ("eval.baselines.methods=[bm4d]", r"eval.baselines.methods: unknown \['bm4d'\]; choose from"),
+        ("eval.tile.overlap=100", r"eval.tile.size \(512\) and eval.tile.overlap \(100\) must be multiples"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            evaluate(evaluate_config(tmp_path, f"ckpt_path={identity_checkpoint}", override))
+
+
+def test_the_cli_reports_a_missing_checkpoint_in_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "denoise_lab.evaluate", "ckpt_path=missing.ckpt"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "config error: ckpt_path 'missing.ckpt' is not a file (give a .ckpt written by a training run)"
+    )
+
+
+def test_evaluator_fills_the_lpips_column_when_a_distance_is_given():
+    clean = torch.rand(2, 3, 32, 32)
+    case = next(
+        standard_cases(
+            [types.SimpleNamespace(clean=(clean[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8))],
+            [15],
+            0,
+            torch.device("cpu"),
+        )
+    )
+    evaluator = Evaluator(lambda x: x, lpips=lambda a, b: (a - b).abs().flatten(1).mean(1))
+    records = evaluator.evaluate(iter([case]))
+    assert records.loc[records["method"] == "model", "lpips"].notna().all()

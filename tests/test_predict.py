@@ -1,0 +1,117 @@
+"""``python -m denoise_lab.predict``: folders of mixed photos, bad files, user errors, and memory on 12 MP."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from PIL import Image
+
+from denoise_lab.config import CONFIG_DIR, ConfigError
+from denoise_lab.predict import predict
+from tests.conftest import write_image
+
+
+def predict_cli(*overrides: str, cwd: Path, wrapper: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*wrapper, sys.executable, "-m", "denoise_lab.predict", *overrides],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_a_folder_of_mixed_photos_is_restored_with_names_kept_and_bad_files_counted(
+    tmp_path, identity_checkpoint
+):
+    photos = tmp_path / "photos"
+    sources = [
+        write_image(photos / "rgb.png", 300, 420),  # larger than a tile: tiled
+        write_image(photos / "gray.png", mode="L"),
+        write_image(photos / "nested" / "alpha.png", mode="RGBA"),
+        write_image(photos / "deep.png", mode="I;16"),
+        write_image(photos / "photo.jpg", seed=3),
+    ]
+    (photos / "broken.png").write_bytes(b"not an image")
+    (photos / "truncated.jpg").write_bytes(sources[-1].read_bytes()[:200])
+    result = predict_cli(
+        f"ckpt_path={identity_checkpoint}",
+        f"input={photos}",
+        "output=restored",
+        "tile.size=256",
+        "tile.overlap=64",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "restored 5 of 7 images" in result.stdout and "skipped 2 unreadable" in result.stdout
+    assert result.stdout.count("skipping unreadable image") == 2
+    for source in sources:
+        out = tmp_path / "restored" / source.relative_to(photos)
+        before, after = Image.open(source), Image.open(out)
+        assert (after.format, after.mode, after.size) == (before.format, before.mode, before.size)
+        if before.format == "PNG":  # the identity network: lossless files come back bit for bit
+            assert np.array_equal(np.asarray(after), np.asarray(before))
+
+
+def predict_config(*overrides: str):
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return compose(config_name="predict", overrides=list(overrides))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["input=nowhere", "output=out"], "input 'nowhere' is neither an image file nor a folder"),
+        (["input={tmp}", "output={tmp}"], "output '{tmp}' is the input folder"),
+        (["input={tmp}", "output=out", "tile.overlap=512"], r"tile.overlap must lie in \[0, tile.size=512\)"),
+        (
+            ["input={tmp}", "output=out", "tile.size=500"],
+            r"tile.size \(500\) and tile.overlap \(192\) must be multiples of tile.align \(32\)",
+        ),
+        (["input={tmp}", "output=out", "ckpt_path=none.ckpt"], r"ckpt_path 'none.ckpt' is not a file"),
+    ],
+)
+def test_user_errors_are_explained(tmp_path, identity_checkpoint, overrides, message):
+    write_image(tmp_path / "a.png")
+    overrides = [o.format(tmp=tmp_path) for o in overrides]
+    cfg = predict_config(f"ckpt_path={identity_checkpoint}", *overrides)
+    with pytest.raises(ConfigError, match=message.format(tmp=tmp_path)):
+        predict(cfg)
+
+
+def test_the_cli_reports_user_errors_in_one_line(tmp_path):
+    write_image(tmp_path / "a.png")
+    result = predict_cli("ckpt_path=none.ckpt", "input=a.png", "output=out", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "config error: ckpt_path 'none.ckpt' is not a file (give a .ckpt written by a training run)"
+    )
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_a_4000x3000_photo_predicts_within_bounded_memory(tmp_path, identity_checkpoint):
+    """Peak resident memory of the whole predict process on a 12-megapixel photo (512 px tiles)."""
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (3000, 4000, 3), dtype=np.uint8)).save(tmp_path / "big.png")
+    measure = (sys.executable, "-c", MEASURE_PEAK)
+    result = predict_cli(
+        f"ckpt_path={identity_checkpoint}", "input=big.png", "output=out", cwd=tmp_path, wrapper=measure
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    peak_mib = int(result.stdout.split("peak_rss_kib=")[1]) / 1024
+    print(f"peak memory, 4000x3000 photo: {peak_mib:.0f} MiB")
+    assert Image.open(tmp_path / "out" / "big.png").size == (4000, 3000)
+    assert peak_mib < 2048
+
+
+# Runs its arguments as a child process and prints the child's peak resident set size (Linux: KiB).
+MEASURE_PEAK = (
+    "import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
+    "print(f'peak_rss_kib={resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}'); sys.exit(code)"
+)

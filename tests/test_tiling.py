@@ -1,0 +1,85 @@
+"""Tiled inference: tile layout, equality with untiled inference, self-ensemble."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+from torch import nn
+
+from denoise_lab.models import UNet
+from denoise_lab.tiling import restorer, self_ensemble, tile_spans, tiled
+
+
+@pytest.mark.parametrize(
+    ("length", "size", "overlap"),
+    [(1100, 512, 192), (1500, 512, 192), (700, 256, 64), (512, 512, 64), (90, 512, 192)],
+)
+def test_tiles_cover_the_axis_overlap_enough_and_start_aligned(length, size, overlap):
+    spans = tile_spans(length, size, overlap, align=32)
+    assert spans[0][0] == 0 and spans[-1][1] == length
+    assert all(start % 32 == 0 for start, _ in spans)
+    assert all(stop - start <= size + 31 for start, stop in spans)
+    for (_, stop), (start, _) in itertools.pairwise(spans):
+        assert stop - start >= overlap
+
+
+def default_unet_with_live_weights() -> nn.Module:
+    """The default U-Net's layout (depth 3, 2 blocks per level, BatchNorm: receptive-field radius 46 px) at
+    half its width for speed, with He-initialised convolutions and a non-zero head: signals keep their size
+    through all layers, so the whole receptive field matters (PyTorch's default init shrinks them so much
+    that tiles would match even with no overlap)."""
+    torch.manual_seed(0)
+    model = UNet(width=8, depth=3, norm="batch", residual=True).eval()
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+    nn.init.normal_(model.head.weight, std=0.05)
+    return model
+
+
+def test_tiled_prediction_of_a_1500x1100_image_equals_the_untiled_one():
+    model = default_unet_with_live_weights()
+    image = torch.rand(1, 3, 1100, 1500)
+    with torch.inference_mode():
+        whole = model(image)
+        difference = (tiled(model, image, size=512, overlap=192) - whole).abs()
+    assert (whole - image).abs().mean() > 0.05  # the network really changes the image
+    # overlap / 4 = 48 px >= the 46 px receptive-field radius: equal up to float rounding, borders included
+    assert difference[..., 64:-64, 64:-64].max() < 1e-4
+    assert difference.max() < 1e-5
+
+
+def test_too_small_an_overlap_shows_seams():
+    model = default_unet_with_live_weights()
+    image = torch.rand(1, 3, 300, 400)
+    with torch.inference_mode():
+        difference = (tiled(model, image, size=128, overlap=32) - model(image)).abs()
+    assert difference.max() > 1e-2
+
+
+def test_restorer_batches_small_images_and_tiles_large_ones():
+    model = default_unet_with_live_weights()
+    restore = restorer(model, torch.device("cpu"), size=128, overlap=64)
+    small, large = torch.rand(4, 3, 64, 96), torch.rand(2, 3, 200, 300)
+    with torch.inference_mode():
+        assert torch.allclose(restore(small), model(small), atol=1e-6)
+        assert restore(large).shape == large.shape
+
+
+def test_self_ensemble_averages_the_eight_flips_and_rotations():
+    def lopsided(x: torch.Tensor) -> torch.Tensor:  # not equivariant: shifts right, brightens row 0
+        out = x.roll(1, -1).clone()
+        out[..., 0, :] += 1
+        return out
+
+    image = torch.rand(1, 3, 20, 20)
+    expected = torch.zeros_like(image)
+    for flip in (False, True):
+        source = image.flip(-1) if flip else image
+        for turns in range(4):
+            out = lopsided(source.rot90(turns, (-2, -1))).rot90(-turns, (-2, -1))
+            expected += (out.flip(-1) if flip else out) / 8
+    assert torch.allclose(self_ensemble(lopsided)(image), expected, atol=1e-6)
+    assert torch.allclose(self_ensemble(lambda x: x)(image), image, atol=1e-6)
