@@ -40,7 +40,9 @@ def tiny_cfg(tmp_path):
     def make(*overrides: str, run_name: str = "run"):
         model = next((o.split("=")[1] for o in overrides if o.startswith("model=")), "unet")
         shrink = SMALL_UNET if model.startswith("unet") else []
-        cfg = compose_config([*TINY, *shrink, *overrides], tmp_path)
+        # the five core ops unless a test picks its own: they cover every kind of default op
+        mix = [] if any(o.startswith("degradation=") for o in overrides) else ["degradation=core"]
+        cfg = compose_config([*TINY, *shrink, *mix, *overrides], tmp_path)
         cfg.paths.output_dir = str(tmp_path / run_name)
         return cfg
 

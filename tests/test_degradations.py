@@ -9,12 +9,12 @@ from hydra.utils import instantiate
 from denoise_lab.degradations import DegradationBank, DegradationOp, GaussianBlur, GaussianNoise
 from tests.conftest import compose_config
 
-DEFAULT_OPS = ["gaussian_noise", "gaussian_blur", "motion_blur", "illumination_contrast", "color_channels"]
+CORE_OPS = ["gaussian_noise", "gaussian_blur", "motion_blur", "illumination_contrast", "color_channels"]
 
 
 @pytest.fixture(scope="module")
 def bank() -> DegradationBank:
-    return instantiate(compose_config([]).degradation, _convert_="all")
+    return instantiate(compose_config(["degradation=core"]).degradation, _convert_="all")
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +31,12 @@ def high_frequency_energy(images: torch.Tensor) -> torch.Tensor:
     ).pow(2).mean()
 
 
-def test_default_bank_has_the_core_ops_with_uniform_weights(bank):
-    assert bank.names == DEFAULT_OPS
+def test_core_bank_has_the_five_ops_with_uniform_weights(bank):
+    assert bank.names == CORE_OPS
     assert torch.allclose(bank.weights, torch.full((5,), 0.2, dtype=torch.float64))
 
 
-@pytest.mark.parametrize("name", DEFAULT_OPS)
+@pytest.mark.parametrize("name", CORE_OPS)
 def test_every_op_changes_the_image_and_stays_in_range(bank, clean, name):
     generator = torch.Generator().manual_seed(0)
     out = bank.ops[name](clean, torch.full((6,), 0.8), generator)
@@ -45,7 +45,7 @@ def test_every_op_changes_the_image_and_stays_in_range(bank, clean, name):
     assert out.min() >= 0.0 and out.max() <= 1.0
 
 
-@pytest.mark.parametrize("name", DEFAULT_OPS)
+@pytest.mark.parametrize("name", CORE_OPS)
 def test_every_op_is_deterministic_under_evaluation_seeding(bank, clean, name):
     k = bank.names.index(name)
     keys, ops = torch.arange(6), torch.full((6,), k)
@@ -63,8 +63,8 @@ def test_evaluation_degradation_does_not_depend_on_batch_composition(bank, clean
 
 
 def test_evaluation_does_not_disturb_the_training_stream(clean):
-    plain = instantiate(compose_config([]).degradation, _convert_="all")
-    interleaved = instantiate(compose_config([]).degradation, _convert_="all")
+    plain = instantiate(compose_config(["degradation=core"]).degradation, _convert_="all")
+    interleaved = instantiate(compose_config(["degradation=core"]).degradation, _convert_="all")
     expected = [plain.sample(clean).image for _ in range(2)]
     got = [interleaved.sample(clean).image]
     interleaved.apply_fixed(clean, torch.arange(6), torch.zeros(6, dtype=torch.long))
