@@ -98,11 +98,24 @@ def test_cli_trains_and_writes_into_the_hydra_run_dir(tmp_path):
     assert (run_dir / "metrics.json").is_file() and (run_dir / ".hydra" / "config.yaml").is_file()
 
 
-def test_cli_multirun_runs_one_job_per_model(tmp_path):
+def test_cli_multirun_runs_one_job_per_model_and_compares_them(tmp_path):
     result = cli("-m", *TINY, "model=cae,cae_deep", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     (sweep,) = (tmp_path / "outputs" / "train" / "multiruns").iterdir()
     assert sorted(p.parent.name for p in sweep.glob("*/metrics.json")) == ["0", "1"]
+    table = pd.read_csv(sweep / "comparison.csv")
+    assert list(table["overrides"]) == ["model=cae", "model=cae_deep"]
+    assert list(table["status"]) == ["ok", "ok"]
+    assert list(table["model"]) == ["ConvAutoencoder", "DeepConvAutoencoder"]
+    assert table["params"].iloc[0] < table["params"].iloc[1]
+    assert (
+        table[["val_psnr", "val_ssim", "psnr/motion_blur", "fit_seconds", "train_images_per_s"]]
+        .notna()
+        .all(None)
+    )
+    assert "| model=cae_deep |" in (sweep / "comparison.md").read_text()
+    for figure in ("loss_curves", "ssim_by_model", "psnr_by_degradation", "samples_by_model"):
+        assert (sweep / f"{figure}.png").stat().st_size > 10_000, figure
 
 
 @pytest.mark.parametrize(
