@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from hydra.utils import instantiate
@@ -133,3 +138,29 @@ def test_bank_state_round_trip_continues_the_training_stream(bank, clean):
     got = restored.sample(clean)
     assert torch.equal(restored.weights, bank.weights)
     assert torch.equal(got.image, expected.image) and torch.equal(got.op_index, expected.op_index)
+
+
+TRAINING_DRAW = """
+import torch
+from hydra.utils import instantiate
+from tests.conftest import compose_config
+bank = instantiate(compose_config([]).degradation, _convert_="all")
+drawn = bank.sample(torch.full((8, 3, 16, 16), 0.5))
+print(drawn.op_index.tolist(), float(drawn.image.sum()))
+"""
+
+
+def test_the_training_stream_is_the_same_in_every_process():
+    """Two processes with different string-hash seeds (as two runs, or two jobs of a sweep) draw alike."""
+    draws = [
+        subprocess.run(
+            [sys.executable, "-c", TRAINING_DRAW],
+            env={**os.environ, "PYTHONHASHSEED": str(hash_seed)},
+            cwd=Path(__file__).parents[1],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for hash_seed in (1, 2)
+    ]
+    assert draws[0] == draws[1]

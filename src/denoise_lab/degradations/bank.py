@@ -18,6 +18,8 @@ from torch import Tensor
 
 from denoise_lab.degradations.ops import DegradationOp, split_by_label
 
+TRAINING_KEY = -1  # the training stream's seed key, apart from evaluation sample keys (>= 0)
+
 
 @dataclass
 class Degraded:
@@ -86,8 +88,10 @@ class DegradationBank:
     def _training_generator(self, device: torch.device) -> torch.Generator:
         """The training stream: seeded once, continued across epochs, restored from checkpoints."""
         if self._generator is None or self._generator.device != device:
+            # ints only: a str in the tuple would hash differently in every process (PYTHONHASHSEED), so
+            # the same seed would not give the same training degradations in two runs or two sweep jobs
             self._generator = torch.Generator(device=device).manual_seed(
-                hash((self.seed, "train", self.stream))
+                hash((self.seed, TRAINING_KEY, self.stream))
             )
             if self._pending_generator_state is not None:
                 self._generator.set_state(self._pending_generator_state)
