@@ -93,8 +93,12 @@ class DenoiseDataModule(L.LightningDataModule):
         return [PAIRED_OP] if self.source.paired else self.bank.names
 
     def setup(self, stage: str | None = None) -> None:
-        if self.bank is not None and self.trainer is not None:
-            self.bank.stream = self.trainer.global_rank
+        if self.trainer is not None:
+            rank = self.trainer.global_rank
+            if self.bank is not None:
+                self.bank.stream = rank
+            if rank > 0:  # crops come from torch's global RNG, which Lightning seeds alike on every rank
+                torch.manual_seed(torch.initial_seed() + rank)
         if self.train_set is not None:
             return  # decoded once per run, whatever the number of stages
         train, val = split_by_image(self.source.load(), self.val_ratio, self.seed)
