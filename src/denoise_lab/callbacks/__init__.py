@@ -2,5 +2,6 @@
 
 from denoise_lab.callbacks.job_summary import JobSummary
 from denoise_lab.callbacks.sample_grid import SampleGrid
+from denoise_lab.callbacks.wandb_media import WandbMedia
 
-__all__ = ["JobSummary", "SampleGrid"]
+__all__ = ["JobSummary", "SampleGrid", "WandbMedia"]
