@@ -10,7 +10,7 @@ import yaml
 
 from denoise_lab.compare import main as compare_main
 from denoise_lab.config import ConfigError
-from denoise_lab.reporting.comparison import find_jobs
+from denoise_lab.reporting.comparison import find_jobs, write_comparison
 from denoise_lab.reporting.job_record import write_failure
 from denoise_lab.train import run
 
@@ -65,3 +65,11 @@ def test_compare_refuses_a_missing_dir(tmp_path, capsys):
     except SystemExit as exit_:
         assert exit_.code == 2
     assert "is not a directory" in capsys.readouterr().err
+
+
+def test_a_sweep_whose_every_job_failed_still_gets_its_table(tmp_path):
+    as_job(tmp_path / "0", ["model=cae"])
+    write_failure(tmp_path / "0", RuntimeError("out of memory"))
+    table = write_comparison(tmp_path)
+    assert list(table["status"]) == ["failed"] and table["val_psnr"].isna().all()
+    assert "RuntimeError: out of memory" in (tmp_path / "comparison.md").read_text()

@@ -120,7 +120,11 @@ def comparison_table(jobs: list[Job]) -> pd.DataFrame:
         row["train_images_per_s"] = summary.get("train_images_per_second")
         row["error"] = (job.failure or {}).get("error", "")
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    text = ["job", "status", "overrides", "model", "error"]
+    numbers = table.columns.difference(text)
+    table[numbers] = table[numbers].apply(pd.to_numeric)  # a column of jobs without results holds None
+    return table
 
 
 def _minutes(seconds: float | None) -> str:
