@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from google.protobuf.json_format import MessageToDict
 
+from denoise_lab.hydra_callbacks import finish_wandb
 from denoise_lab.train import run
-from tests.conftest import TINY
+from tests.conftest import without_wandb_account
 
 wandb = pytest.importorskip("wandb")
 from wandb.proto import wandb_internal_pb2  # noqa: E402
@@ -68,11 +67,10 @@ def summarise(run_dir: Path) -> dict:
 
 @pytest.fixture
 def no_wandb_account(monkeypatch, tmp_path):
-    """No API key anywhere W&B looks: environment, netrc, settings."""
     for variable in ("WANDB_API_KEY", "WANDB_MODE", "WANDB_DIR"):
         monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("NETRC", str(tmp_path / "no.netrc"))
-    monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "wandb_config"))
+    for variable, value in without_wandb_account(tmp_path).items():
+        monkeypatch.setenv(variable, value)
 
 
 def test_offline_run_logs_config_metrics_images_and_table_and_resumes_the_same_run(
@@ -80,7 +78,7 @@ def test_offline_run_logs_config_metrics_images_and_table_and_resumes_the_same_r
 ):
     first = tiny_cfg("logger=wandb", run_name="first")
     run(first)
-    wandb.finish()  # what the FinishWandb Hydra callback does at the end of every job
+    finish_wandb()  # what the FinishWandb Hydra callback does at the end of every job
     run_dir = Path(first.paths.output_dir)
     logged = summarise(run_dir)
 
@@ -99,23 +97,15 @@ def test_offline_run_logs_config_metrics_images_and_table_and_resumes_the_same_r
     second = tiny_cfg("logger=wandb", "trainer.max_epochs=2", "ckpt_path=last", run_name="second")
     second.paths.runs_dir = str(Path(first.paths.output_dir).parent)
     run(second)
-    wandb.finish()
+    finish_wandb()
     assert summarise(Path(second.paths.output_dir))["id"] == logged["id"]
 
 
-def test_each_multirun_job_is_its_own_run_grouped_by_the_sweep(tmp_path, no_wandb_account):
-    result = subprocess.run(
-        [sys.executable, "-m", "denoise_lab", "-m", *TINY, "model=cae", "logger=wandb", "seed=1,2"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,  # a prompt would fail, not hang
-    )
+def test_each_multirun_job_is_its_own_run_grouped_by_the_sweep(two_model_sweep):
+    result, sweep = two_model_sweep
     assert result.returncode == 0, result.stderr[-2000:]
-    (sweep,) = (tmp_path / "outputs" / "train" / "multiruns").iterdir()
     jobs = [summarise(sweep / job) for job in ("0", "1")]
     assert jobs[0]["id"] != jobs[1]["id"]
-    assert jobs[0]["group"] == jobs[1]["group"] == str(sweep.relative_to(tmp_path))
-    assert ["seed=1" in jobs[0]["name"], "seed=2" in jobs[1]["name"]] == [True, True]  # named by overrides
+    assert jobs[0]["group"] == jobs[1]["group"] == str(Path("outputs", "train", "multiruns", sweep.name))
+    assert ["model=cae," in jobs[0]["name"], "model=cae_deep" in jobs[1]["name"]] == [True, True]
     assert all(j["exited"] and "val/psnr" in j["logged"] for j in jobs)

@@ -31,14 +31,21 @@ class RecordFailure(Callback):
             write_failure(Path(config.hydra.runtime.output_dir), job_return._return_value)
 
 
+def finish_wandb(exit_code: int = 0) -> None:
+    """End the open W&B run, if any, and wait until its files are written: W&B's service writes them in the
+    background, and its exit hook may never run in a launcher's worker process."""
+    wandb = sys.modules.get("wandb")  # only a job that logged to W&B has imported it
+    if wandb is not None and wandb.run is not None:
+        wandb.finish(exit_code=exit_code)
+        wandb.teardown()
+
+
 class FinishWandb(Callback):
     """Close the job's W&B run: the next job of a sweep (same process under the basic launcher) gets its own
     run instead of Lightning attaching it to the open one. A failed job's run is marked failed."""
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
-        wandb = sys.modules.get("wandb")  # only a job that logged to W&B has imported it
-        if wandb is not None and wandb.run is not None:
-            wandb.finish(exit_code=0 if job_return.status == JobStatus.COMPLETED else 1)
+        finish_wandb(exit_code=0 if job_return.status == JobStatus.COMPLETED else 1)
 
 
 class CompareSweep(Callback):
