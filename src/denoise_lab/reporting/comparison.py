@@ -59,12 +59,13 @@ class Job:
 
 
 def _natural_key(path: Path) -> list:
+    """Job dirs in number order: 2 before 10."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(path))]
 
 
 def find_jobs(sweep_dir: Path) -> list[Job]:
     """Every job dir under ``sweep_dir`` (a dir with ``.hydra/overrides.yaml``), in job-number order."""
-    dirs = sorted({p.parent.parent for p in sweep_dir.glob("**/.hydra/overrides.yaml")} - {sweep_dir})
+    dirs = {p.parent.parent for p in sweep_dir.glob("**/.hydra/overrides.yaml")} - {sweep_dir}
     jobs = []
     for path in sorted(dirs, key=lambda p: _natural_key(p.relative_to(sweep_dir))):
         overrides = yaml.safe_load((path / ".hydra" / "overrides.yaml").read_text()) or []
@@ -77,11 +78,18 @@ def find_jobs(sweep_dir: Path) -> list[Job]:
                 failure=read_json(path / FAILURE_FILE),
             )
         )
-    common = set.intersection(*(set(j.overrides) for j in jobs)) if len(jobs) > 1 else set()
+    common = common_overrides(jobs)
     for job in jobs:
         varying = [o for o in job.overrides if o not in common]
         job.label = " ".join(varying) or f"job {job.name}"
     return jobs
+
+
+def common_overrides(jobs: list[Job]) -> list[str]:
+    """The overrides every job shares (none for a single job: its overrides are what describes it)."""
+    if len(jobs) < 2:
+        return []
+    return sorted(set.intersection(*(set(j.overrides) for j in jobs)))
 
 
 def op_names(jobs: list[Job]) -> list[str]:
@@ -150,7 +158,7 @@ def markdown_report(table: pd.DataFrame, jobs: list[Job], sweep_dir: Path) -> st
             "train images/s": table["train_images_per_s"],
         }
     )
-    common = sorted(set.intersection(*(set(j.overrides) for j in jobs))) if len(jobs) > 1 else []
+    common = common_overrides(jobs)
     lines = [
         f"# Sweep comparison: `{sweep_dir}`",
         "",

@@ -66,7 +66,8 @@ def save_loss_curves(path: Path, runs: Sequence[tuple[str, Sequence[Mapping[str,
     ax.set_ylabel("loss")
     ax.set_title("Loss per epoch: validation (solid), training (dashed)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    if runs:
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -121,7 +122,8 @@ def save_psnr_by_degradation(
     ax.set_ylabel("PSNR (dB, validation, best epoch)")
     ax.set_title("PSNR by degradation")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=7)
+    if runs:
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
