@@ -86,5 +86,5 @@ def test_bad_values_fail_with_one_line(override, message):
 
 def test_experiment_and_search_options_set_the_task_name():
     assert compose_config(["experiment=seed003_gaussian"]).task_name == "seed003_gaussian"
-    assert compose_config(["experiment=compare_architectures"]).trainer.max_epochs == 6
+    assert compose_config(["experiment=compare_architectures"]).trainer.max_epochs == 4
     assert compose_config(["hparams_search=unet_optuna"]).task_name == "unet_optuna"
