@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +64,35 @@ def identity_checkpoint(tmp_path) -> Path:
         {"hyper_parameters": {"config": OmegaConf.to_container(cfg, resolve=True)}, "state_dict": state}, path
     )
     return path
+
+
+def cli(*overrides: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``python -m denoise_lab *overrides`` in ``cwd``, with no standard input (a prompt fails, never hangs)."""
+    return subprocess.run(
+        [sys.executable, "-m", "denoise_lab", *overrides],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def without_wandb_account(home: Path) -> dict[str, str]:
+    """The environment less every place W&B looks for an API key (variables, netrc, settings)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("WANDB_API_KEY", "WANDB_MODE", "WANDB_DIR")}
+    return {**env, "NETRC": str(home / "no.netrc"), "WANDB_CONFIG_DIR": str(home / "wandb_config")}
+
+
+@pytest.fixture(scope="session")
+def two_model_sweep(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """``python -m denoise_lab -m model=cae,cae_deep logger=wandb`` (tiny, no W&B account), run once for the
+    tests that read its comparison and its W&B runs; returns the process and the sweep dir."""
+    cwd = tmp_path_factory.mktemp("two_model_sweep")
+    result = cli("-m", *TINY, "model=cae,cae_deep", "logger=wandb", cwd=cwd, env=without_wandb_account(cwd))
+    sweeps = list((cwd / "outputs" / "train" / "multiruns").glob("*"))
+    return result, sweeps[0] if sweeps else cwd
 
 
 def write_image(path: Path, height: int = 40, width: int = 56, mode: str = "RGB", seed: int = 0) -> Path:

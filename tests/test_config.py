@@ -26,15 +26,16 @@ GROUPS = [
     "hydra",
     "debug",
     "experiment",
+    "hparams_search",
 ]
 OPTIONS = [(group, p.stem) for group in GROUPS for p in sorted((CONF / group).glob("*.yaml"))]
 
 
 def test_config_composes_every_group():
     cfg = compose_config([])
-    assert set(GROUPS) - {"hydra", "debug", "experiment"} <= set(
+    assert set(GROUPS) - {"hydra", "debug", "experiment", "hparams_search"} <= set(
         cfg
-    )  # hydra: not composed into cfg; debug/experiment: null by default
+    )  # hydra: not composed into cfg; debug/experiment/hparams_search: null by default
     assert cfg.optimized_metric == "val/psnr"
     assert cfg.callbacks.model_checkpoint.monitor == "val/psnr"
 
@@ -82,3 +83,9 @@ def test_bad_values_fail_with_one_line(override, message):
     with pytest.raises(ConfigError) as error:
         validate(compose_config([override]))
     assert str(error.value) == message
+
+
+def test_experiment_and_search_options_set_the_task_name():
+    assert compose_config(["experiment=seed003_gaussian"]).task_name == "seed003_gaussian"
+    assert compose_config(["experiment=compare_architectures"]).trainer.max_epochs == 4
+    assert compose_config(["hparams_search=unet_optuna"]).task_name == "unet_optuna"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 from hydra.utils import instantiate
@@ -137,9 +141,6 @@ def test_bank_state_round_trip_continues_the_training_stream(bank, clean):
 
 def test_training_stream_is_the_same_in_every_process():
     """Seeds must not come from Python's hash() of strings, which is salted per process."""
-    import os
-    import subprocess
-    import sys
 
     script = (
         "import torch; from denoise_lab.degradations import DegradationBank, GaussianNoise;"

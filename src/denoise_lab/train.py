@@ -16,6 +16,8 @@ from typing import Any
 
 import hydra
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -103,11 +105,16 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def main(cfg: DictConfig) -> float | None:
-    """Hydra entry: run one job and return the optimized metric (``val/psnr``) for sweepers."""
+    """Hydra entry: run one job and return the optimized metric (``val/psnr``) for sweepers.
+
+    A config error ends a single run with one line; in a sweep it fails only its job (Hydra records it,
+    the other jobs run, and the comparison lists it with its error)."""
     try:
         metrics = run(cfg)
     except (ConfigError, FileNotFoundError) as error:
         log.error("config error: %s", error)
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            raise
         sys.exit(f"config error: {error}")
     return metrics.get(cfg.optimized_metric)
 

@@ -89,6 +89,8 @@ class DegradationBank:
     def _training_generator(self, device: torch.device) -> torch.Generator:
         """The training stream: seeded once, continued across epochs, restored from checkpoints."""
         if self._generator is None or self._generator.device != device:
+            # ints only: a str in the tuple would hash differently in every process (PYTHONHASHSEED), so
+            # the same seed would not give the same training degradations in two runs or two sweep jobs
             self._generator = torch.Generator(device=device).manual_seed(
                 derive_seed(TRAIN_DEGRADATIONS, self.seed, self.stream)
             )

@@ -1,0 +1,63 @@
+"""Experiment loggers built from config: W&B that never prompts or hangs without an account.
+
+``logger=wandb`` builds its logger here rather than straight from ``WandbLogger`` to decide three things
+the config cannot: offline or online (is an API key configured?), the run's name and group inside a Hydra
+multirun, and the run id to continue when resuming from a checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from lightning.pytorch.loggers import WandbLogger
+
+log = logging.getLogger(__name__)
+
+
+def wandb_logger(
+    save_dir: str,
+    project: str = "denoise_lab",
+    resume_from: str | None = None,
+    runs_dir: str | None = None,
+    **kwargs: Any,
+) -> WandbLogger:
+    """A ``WandbLogger`` writing under ``save_dir``/wandb.
+
+    * Offline unless ``WANDB_MODE`` says otherwise or an API key is configured (``WANDB_API_KEY``,
+      ``wandb login``); W&B is never asked to prompt for one.
+    * In a multirun, the run is named by the job's overrides and grouped by the sweep dir.
+    * ``resume_from`` (the run's ``ckpt_path``: ``last`` or a path) continues the W&B run of the run dir
+      the checkpoint belongs to.
+    ``kwargs`` go to ``WandbLogger`` and on to ``wandb.init`` (``tags``, ``entity``, ``mode``, ...).
+    """
+    import wandb
+
+    if (
+        "mode" not in kwargs
+        and "WANDB_MODE" not in os.environ
+        and not wandb.login(prompt=False, verify=False)
+    ):
+        kwargs["mode"] = "offline"
+        log.info("W&B: no API key, logging offline into %s/wandb", save_dir)
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        job = HydraConfig.get().job
+        kwargs.setdefault("name", job.override_dirname or f"job {job.num}")
+        kwargs.setdefault("group", str(HydraConfig.get().sweep.dir))
+    if resume_from is not None and "id" not in kwargs:
+        kwargs["id"] = previous_run_id(resume_from, runs_dir, save_dir)
+    return WandbLogger(save_dir=save_dir, project=project, **kwargs)
+
+
+def previous_run_id(ckpt_path: str, runs_dir: str | None, run_dir: str) -> str | None:
+    """The W&B run id of the run dir that ``ckpt_path`` (``last`` or a file) belongs to; None if it had none."""
+    from denoise_lab.train import resolve_checkpoint  # the same checkpoint the run resumes from
+
+    checkpoint = resolve_checkpoint(ckpt_path, Path(runs_dir or "."), Path(run_dir))
+    earlier_run = Path(checkpoint).resolve().parents[1]  # <run dir>/checkpoints/<name>.ckpt
+    files = sorted(earlier_run.glob("wandb/*run-*/run-*.wandb"), key=lambda p: p.stat().st_mtime)
+    return files[-1].stem.removeprefix("run-") if files else None
