@@ -27,6 +27,9 @@ FROZEN_HARD_AND_EASY = [
 ]
 
 
+BY_LOSS = ["callbacks.adaptive.difficulty=loss"]  # seed 000's rule; the default (relative) sees no difference
+
+
 def history(cfg) -> pd.DataFrame:
     return pd.read_csv(f"{cfg.paths.output_dir}/history.csv")
 
@@ -35,7 +38,9 @@ def history(cfg) -> pd.DataFrame:
 def three_epochs(tmp_path_factory):
     """One uninterrupted 3-epoch run of the frozen model, shared by the tests below."""
     tmp_path = tmp_path_factory.mktemp("straight")
-    cfg = compose_config([*TINY, *SMALL_UNET, *FROZEN_HARD_AND_EASY, "trainer.max_epochs=3"], tmp_path)
+    cfg = compose_config(
+        [*TINY, *SMALL_UNET, *FROZEN_HARD_AND_EASY, *BY_LOSS, "trainer.max_epochs=3"], tmp_path
+    )
     run(cfg)
     return cfg
 
@@ -66,10 +71,11 @@ def test_weights_stay_uniform_when_disabled_or_when_no_op_is_relatively_harder(t
 
 
 def test_resume_restores_weights_and_history_exactly(tiny_cfg, three_epochs):
-    first = tiny_cfg(*FROZEN_HARD_AND_EASY, "trainer.max_epochs=2", run_name="first")
+    first = tiny_cfg(*FROZEN_HARD_AND_EASY, *BY_LOSS, "trainer.max_epochs=2", run_name="first")
     run(first)
     resumed = tiny_cfg(
         *FROZEN_HARD_AND_EASY,
+        *BY_LOSS,
         "trainer.max_epochs=3",
         f"ckpt_path={first.paths.output_dir}/checkpoints/last.ckpt",
         run_name="resumed",
