@@ -56,7 +56,7 @@ def tiny_cfg(tmp_path):
 def identity_checkpoint(tmp_path) -> Path:
     """A checkpoint laid out as training writes it, of an untrained residual U-Net: its head is zero, so
     the network is exactly the identity, and what comes out is what the file handling made of the input."""
-    cfg = compose_config([*TINY, *SMALL_UNET], tmp_path)
+    cfg = compose_config([*TINY, *SMALL_UNET, "degradation=core"], tmp_path)
     model = instantiate(cfg.model)
     path = tmp_path / "identity.ckpt"
     state = {f"model.{k}": v for k, v in model.state_dict().items()}
