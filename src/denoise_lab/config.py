@@ -36,8 +36,9 @@ class DataSchema:
     val_crops_per_image: int = 8
     small_images: str = "pad"
     augment: bool = True
-    num_workers: int = 0
+    num_workers: int | None = None
     pin_memory: bool | None = None
+    persistent_workers: bool = True
     seed: int = 0
 
 
@@ -59,7 +60,10 @@ def check_ranges(cfg: DictConfig) -> None:
         data.small_images in ("pad", "skip"),
         f"data.small_images must be 'pad' or 'skip', got '{data.small_images}'",
     )
-    _require(data.num_workers >= 0, f"data.num_workers must be >= 0, got {data.num_workers}")
+    _require(
+        data.num_workers is None or data.num_workers >= 0,
+        f"data.num_workers must be >= 0 or null (auto), got {data.num_workers}",
+    )
     _require(trainer.max_epochs >= 1, f"trainer.max_epochs must be >= 1, got {trainer.max_epochs}")
 
 
