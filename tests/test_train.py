@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import torch
 
-from denoise_lab.train import run
-from tests.conftest import TINY, write_image
+from denoise_lab.train import build_module, run
+from tests.conftest import TINY, compose_config, write_image
 
 OPS = ["gaussian_noise", "gaussian_blur", "motion_blur", "illumination_contrast", "color_channels"]
 
@@ -79,6 +79,18 @@ def test_paired_folders_train_without_degradations(tiny_cfg, tmp_path):
     run(cfg)
     table = pd.read_csv(Path(cfg.paths.output_dir) / "per_degradation.csv", index_col=0)
     assert list(table.index) == ["paired", "all"]
+
+
+def test_channels_last_module_stores_nhwc_weights_and_gives_the_same_output(tmp_path):
+    cfg = compose_config(["model.width=8", "model.depth=2", "channels_last=false"], tmp_path)
+    plain = build_module(cfg, ["all"]).eval()
+    cfg.channels_last = True
+    fast = build_module(cfg, ["all"]).eval()
+    fast.load_state_dict(plain.state_dict())
+    weight = fast.model.encoders[0][0].weight
+    assert weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
+    images = torch.rand(2, 3, 24, 40)
+    assert torch.allclose(fast(images), plain(images), atol=1e-5)
 
 
 def cli(*overrides: str, cwd: Path) -> subprocess.CompletedProcess:

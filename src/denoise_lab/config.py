@@ -64,6 +64,10 @@ def check_ranges(cfg: DictConfig) -> None:
         data.num_workers is None or data.num_workers >= 0,
         f"data.num_workers must be >= 0 or null (auto), got {data.num_workers}",
     )
+    _require(
+        cfg.threads is None or cfg.threads >= 1,
+        f"threads must be >= 1 or null (one per core), got {cfg.threads}",
+    )
     _require(trainer.max_epochs >= 1, f"trainer.max_epochs must be >= 1, got {trainer.max_epochs}")
 
 
@@ -79,6 +83,8 @@ class RunSchema:
     seed: int = 42
     optimized_metric: str = "val/psnr"
     ckpt_path: str | None = None
+    channels_last: bool = True
+    threads: int | None = None
     data: DataSchema = field(default_factory=DataSchema)
     trainer: TrainerSchema = field(default_factory=TrainerSchema)
 

@@ -31,13 +31,19 @@ class DenoiseModule(L.LightningModule):
         optimizer: Callable[..., torch.optim.Optimizer],
         scheduler: Callable[..., torch.optim.lr_scheduler.LRScheduler] | None = None,
         op_names: Sequence[str] = ("all",),
+        channels_last: bool = False,
         config: dict[str, Any] | None = None,
     ) -> None:
         """``optimizer`` and ``scheduler`` are partials (Hydra ``_partial_: true``); the scheduler is
         stepped every optimizer step and receives ``T_max`` = the total number of steps of the fit.
-        ``config`` is the resolved run config, stored in checkpoints so a model can be rebuilt from one."""
+        ``channels_last`` stores weights and inputs as NHWC, the layout oneDNN's and cuDNN's fastest
+        convolutions use (``make bench`` measures it). ``config`` is the resolved run config, stored in
+        checkpoints so a model can be rebuilt from one."""
         super().__init__()
         self.save_hyperparameters(ignore=["model", "loss", "optimizer", "scheduler"])
+        self.channels_last = channels_last
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
         self.model, self.loss = model, loss
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.op_names = list(op_names)
@@ -49,6 +55,8 @@ class DenoiseModule(L.LightningModule):
         self.register_buffer("op_tally", torch.zeros(3, len(self.op_names)), persistent=False)
 
     def forward(self, degraded: Tensor) -> Tensor:
+        if self.channels_last:
+            degraded = degraded.contiguous(memory_format=torch.channels_last)
         return self.model(degraded)
 
     def on_train_epoch_start(self) -> None:
