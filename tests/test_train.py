@@ -93,6 +93,15 @@ def test_channels_last_module_stores_nhwc_weights_and_gives_the_same_output(tmp_
     assert torch.allclose(fast(images), plain(images), atol=1e-5)
 
 
+def test_bf16_mixed_runs_measure_in_float32(tiny_cfg):
+    fp32 = run(tiny_cfg("trainer.precision=32-true", run_name="fp32"))
+    bf16 = run(tiny_cfg("trainer.precision=bf16-mixed", run_name="bf16"))
+    # the degraded inputs are the same: only the metric's own precision could tell them apart
+    assert bf16["val/ssim_degraded"] == pytest.approx(fp32["val/ssim_degraded"], abs=1e-5)
+    assert bf16["val/ssim"] == pytest.approx(fp32["val/ssim"], abs=0.02)
+    assert bf16["val/psnr"] == pytest.approx(fp32["val/psnr"], abs=0.2)
+
+
 def cli(*overrides: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "denoise_lab", *overrides],

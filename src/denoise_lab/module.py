@@ -62,11 +62,18 @@ class DenoiseModule(L.LightningModule):
     def on_train_epoch_start(self) -> None:
         self.op_tally.zero_()
 
+    def full_precision(self) -> torch.autocast:
+        """Losses and metrics run in float32 whatever ``trainer.precision`` says: under bf16 autocast the
+        local variances inside SSIM (E[x²] - E[x]²) cancel, and an SSIM of 0.67 read as 0.11."""
+        return torch.autocast(self.device.type, enabled=False)
+
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        per_sample = self.loss(self(batch["degraded"]), batch["clean"])
+        output = self(batch["degraded"]).float()
+        with self.full_precision():
+            per_sample = self.loss(output, batch["clean"])
         loss = per_sample.mean()
         self.train_means.update({"loss": per_sample}, batch["op"])
-        with torch.no_grad():
+        with torch.no_grad(), self.full_precision():
             input_loss = self.loss(batch["degraded"], batch["clean"])
             rows = torch.stack([per_sample.detach(), input_loss, torch.ones_like(input_loss)])
             self.op_tally.index_add_(1, batch["op"], rows.to(self.op_tally.dtype))
@@ -83,18 +90,19 @@ class DenoiseModule(L.LightningModule):
 
     def _evaluate(self, batch: dict[str, Tensor], stage: str) -> Tensor:
         clean, degraded = batch["clean"], batch["degraded"]
-        output = self(degraded)
+        output = self(degraded).float()
         restored, shown = (
             output.clamp(0.0, 1.0),
             degraded.clamp(0.0, 1.0),
         )  # what a user sees; metrics judge that
-        quality = {
-            "loss": self.loss(output, clean),
-            "psnr": psnr(restored, clean),
-            "ssim": ssim(restored, clean),
-            "psnr_degraded": psnr(shown, clean),
-            "ssim_degraded": ssim(shown, clean),
-        }
+        with self.full_precision():
+            quality = {
+                "loss": self.loss(output, clean),
+                "psnr": psnr(restored, clean),
+                "ssim": ssim(restored, clean),
+                "psnr_degraded": psnr(shown, clean),
+                "ssim_degraded": ssim(shown, clean),
+            }
         means = self.eval_means[stage]
         means.update(quality, batch["op"])
         for name, mean in means.items():
