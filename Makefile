@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-all lint format clean
+.PHONY: help install train test test-all bench lint format clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ test: $(STAMP) ## Run the test suite (slow tests excluded; `make test-all` runs 
 
 test-all: $(STAMP) ## Run every test, slow ones included
 	$(BIN)/python -m pytest -m "slow or not slow"
+
+bench: $(STAMP) ## Benchmarks -> BENCHMARKS.md + benchmarks.csv here (~10 min; ARGS="--quick" or "--device cuda")
+	$(BIN)/python -m denoise_lab.bench --out . $(ARGS)
 
 lint: $(STAMP) ## Check style with ruff
 	$(BIN)/ruff check src tests

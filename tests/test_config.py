@@ -76,6 +76,8 @@ def test_unknown_key_is_refused_at_composition():
         ("data.small_images=crop", "data.small_images must be 'pad' or 'skip', got 'crop'"),
         ("data.patches_per_epoch=4", "data.patches_per_epoch (4) must be >= data.batch_size (16)"),
         ("trainer.max_epochs=0", "trainer.max_epochs must be >= 1, got 0"),
+        ("data.num_workers=-1", "data.num_workers must be >= 0 or null (auto), got -1"),
+        ("threads=0", "threads must be >= 1 or null (one per core), got 0"),
         ("seed=x", "seed: Value 'x' of type 'str' could not be converted to Integer"),
     ],
 )

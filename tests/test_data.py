@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from hydra.utils import instantiate
 from PIL import Image
 
 from denoise_lab.data import DenoiseDataModule, ImageFolder, PairedFolders, SampleImages
-from denoise_lab.data.datamodule import split_by_image
+from denoise_lab.data.datamodule import auto_workers, split_by_image
 from denoise_lab.data.datasets import FixedCrops, fit_to_size
 from denoise_lab.data.sources import LoadedImage, read_rgb
 from tests.conftest import compose_config, write_image
@@ -109,10 +110,11 @@ def test_validation_crops_are_fixed_and_keyed():
 
 
 class FakeTrainer:
-    """Just the stage flags DenoiseDataModule.on_after_batch_transfer reads."""
+    """Just the stage flags DenoiseDataModule.on_after_batch_transfer reads, and the device it trains on."""
 
-    def __init__(self, stage: str) -> None:
+    def __init__(self, stage: str, device: str = "cpu") -> None:
         self.training, self.testing = stage == "train", stage == "test"
+        self.strategy = SimpleNamespace(root_device=torch.device(device))
 
 
 def make_datamodule() -> DenoiseDataModule:
@@ -162,3 +164,23 @@ def test_training_patches_depend_on_seed_and_epoch_only_not_on_workers():
     torch.manual_seed(2)  # the global RNG plays no part
     assert torch.equal(first_batch(datamodule, epoch=3, workers=2), in_process)
     assert not torch.equal(first_batch(datamodule, epoch=4, workers=0), in_process)
+
+
+def test_loader_settings_left_null_follow_the_trainers_device():
+    datamodule = make_datamodule()
+    datamodule.trainer = FakeTrainer("train", device="cpu")
+    assert datamodule.loader_settings() == {
+        "num_workers": 0,
+        "pin_memory": False,
+        "persistent_workers": False,
+    }
+    datamodule.trainer = FakeTrainer("train", device="cuda")
+    on_gpu = datamodule.loader_settings()
+    assert on_gpu["num_workers"] == auto_workers(on_cuda=True) >= 1
+    assert on_gpu["pin_memory"] and on_gpu["persistent_workers"]
+    datamodule.num_workers, datamodule.pin_memory, datamodule.persistent_workers = 3, False, False
+    assert datamodule.loader_settings() == {
+        "num_workers": 3,
+        "pin_memory": False,
+        "persistent_workers": False,
+    }

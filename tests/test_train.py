@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import torch
 
-from denoise_lab.train import run
-from tests.conftest import TINY, cli, write_image
+from denoise_lab.train import build_module, run
+from tests.conftest import TINY, cli, compose_config, write_image
 
 OPS = ["gaussian_noise", "gaussian_blur", "motion_blur", "illumination_contrast", "color_channels"]
 
@@ -77,6 +77,27 @@ def test_paired_folders_train_without_degradations(tiny_cfg, tmp_path):
     run(cfg)
     table = pd.read_csv(Path(cfg.paths.output_dir) / "per_degradation.csv", index_col=0)
     assert list(table.index) == ["paired", "all"]
+
+
+def test_channels_last_module_stores_nhwc_weights_and_gives_the_same_output(tmp_path):
+    cfg = compose_config(["model.width=8", "model.depth=2", "channels_last=false"], tmp_path)
+    plain = build_module(cfg, ["all"]).eval()
+    cfg.channels_last = True
+    fast = build_module(cfg, ["all"]).eval()
+    fast.load_state_dict(plain.state_dict())
+    weight = fast.model.encoders[0][0].weight
+    assert weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
+    images = torch.rand(2, 3, 24, 40)
+    assert torch.allclose(fast(images), plain(images), atol=1e-5)
+
+
+def test_bf16_mixed_runs_measure_in_float32(tiny_cfg):
+    fp32 = run(tiny_cfg("trainer.precision=32-true", run_name="fp32"))
+    bf16 = run(tiny_cfg("trainer.precision=bf16-mixed", run_name="bf16"))
+    # the degraded inputs are the same: only the metric's own precision could tell them apart
+    assert bf16["val/ssim_degraded"] == pytest.approx(fp32["val/ssim_degraded"], abs=1e-5)
+    assert bf16["val/ssim"] == pytest.approx(fp32["val/ssim"], abs=0.02)
+    assert bf16["val/psnr"] == pytest.approx(fp32["val/psnr"], abs=0.2)
 
 
 def test_cli_trains_and_writes_into_the_hydra_run_dir(tmp_path):

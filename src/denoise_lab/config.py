@@ -41,8 +41,9 @@ class DataSchema:
     val_crops_per_image: int = 8
     small_images: str = "pad"
     augment: bool = True
-    num_workers: int = 0
+    num_workers: int | None = None
     pin_memory: bool | None = None
+    persistent_workers: bool = True
     seed: int = 0
 
 
@@ -64,7 +65,14 @@ def check_ranges(cfg: DictConfig) -> None:
         data.small_images in ("pad", "skip"),
         f"data.small_images must be 'pad' or 'skip', got '{data.small_images}'",
     )
-    _require(data.num_workers >= 0, f"data.num_workers must be >= 0, got {data.num_workers}")
+    _require(
+        data.num_workers is None or data.num_workers >= 0,
+        f"data.num_workers must be >= 0 or null (auto), got {data.num_workers}",
+    )
+    _require(
+        cfg.threads is None or cfg.threads >= 1,
+        f"threads must be >= 1 or null (one per core), got {cfg.threads}",
+    )
     _require(trainer.max_epochs >= 1, f"trainer.max_epochs must be >= 1, got {trainer.max_epochs}")
     if cfg.get("eval") is not None:
         check_eval(cfg.eval)
@@ -114,6 +122,8 @@ class RunSchema:
     seed: int = 42
     optimized_metric: str = "val/psnr"
     ckpt_path: str | None = None
+    channels_last: bool = True
+    threads: int | None = None
     data: DataSchema = field(default_factory=DataSchema)
     trainer: TrainerSchema = field(default_factory=TrainerSchema)
 

@@ -31,13 +31,19 @@ class DenoiseModule(L.LightningModule):
         optimizer: Callable[..., torch.optim.Optimizer],
         scheduler: Callable[..., torch.optim.lr_scheduler.LRScheduler] | None = None,
         op_names: Sequence[str] = ("all",),
+        channels_last: bool = False,
         config: dict[str, Any] | None = None,
     ) -> None:
         """``optimizer`` and ``scheduler`` are partials (Hydra ``_partial_: true``); the scheduler is
         stepped every optimizer step and receives ``T_max`` = the total number of steps of the fit.
-        ``config`` is the resolved run config, stored in checkpoints so a model can be rebuilt from one."""
+        ``channels_last`` stores weights and inputs as NHWC, the layout oneDNN's and cuDNN's fastest
+        convolutions use (``make bench`` measures it). ``config`` is the resolved run config, stored in
+        checkpoints so a model can be rebuilt from one."""
         super().__init__()
         self.save_hyperparameters(ignore=["model", "loss", "optimizer", "scheduler"])
+        self.channels_last = channels_last
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
         self.model, self.loss = model, loss
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.op_names = list(op_names)
@@ -49,16 +55,25 @@ class DenoiseModule(L.LightningModule):
         self.register_buffer("op_tally", torch.zeros(3, len(self.op_names)), persistent=False)
 
     def forward(self, degraded: Tensor) -> Tensor:
+        if self.channels_last:
+            degraded = degraded.contiguous(memory_format=torch.channels_last)
         return self.model(degraded)
 
     def on_train_epoch_start(self) -> None:
         self.op_tally.zero_()
 
+    def full_precision(self) -> torch.autocast:
+        """Losses and metrics run in float32 whatever ``trainer.precision`` says: under bf16 autocast the
+        local variances inside SSIM (E[x²] - E[x]²) cancel, and an SSIM of 0.67 read as 0.11."""
+        return torch.autocast(self.device.type, enabled=False)
+
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        per_sample = self.loss(self(batch["degraded"]), batch["clean"])
+        output = self(batch["degraded"]).float()
+        with self.full_precision():
+            per_sample = self.loss(output, batch["clean"])
         loss = per_sample.mean()
         self.train_means.update({"loss": per_sample}, batch["op"])
-        with torch.no_grad():
+        with torch.no_grad(), self.full_precision():
             input_loss = self.loss(batch["degraded"], batch["clean"])
             rows = torch.stack([per_sample.detach(), input_loss, torch.ones_like(input_loss)])
             self.op_tally.index_add_(1, batch["op"], rows.to(self.op_tally.dtype))
@@ -75,18 +90,19 @@ class DenoiseModule(L.LightningModule):
 
     def _evaluate(self, batch: dict[str, Tensor], stage: str) -> Tensor:
         clean, degraded = batch["clean"], batch["degraded"]
-        output = self(degraded)
+        output = self(degraded).float()
         restored, shown = (
             output.clamp(0.0, 1.0),
             degraded.clamp(0.0, 1.0),
         )  # what a user sees; metrics judge that
-        quality = {
-            "loss": self.loss(output, clean),
-            "psnr": psnr(restored, clean),
-            "ssim": ssim(restored, clean),
-            "psnr_degraded": psnr(shown, clean),
-            "ssim_degraded": ssim(shown, clean),
-        }
+        with self.full_precision():
+            quality = {
+                "loss": self.loss(output, clean),
+                "psnr": psnr(restored, clean),
+                "ssim": ssim(restored, clean),
+                "psnr_degraded": psnr(shown, clean),
+                "ssim_degraded": ssim(shown, clean),
+            }
         means = self.eval_means[stage]
         means.update(quality, batch["op"])
         for name, mean in means.items():

@@ -16,6 +16,7 @@ from typing import Any
 
 import hydra
 import lightning as L
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
@@ -43,17 +44,23 @@ def resolve_checkpoint(ckpt_path: str | None, runs_dir: Path, run_dir: Path) -> 
     return ckpt_path
 
 
-def build(cfg: DictConfig) -> tuple[L.LightningDataModule, DenoiseModule, L.Trainer]:
-    """Instantiate the data, the module and the trainer described by ``cfg``."""
-    datamodule = instantiate(cfg.data, bank=instantiate(cfg.degradation, _convert_="all"))
-    module = DenoiseModule(
+def build_module(cfg: DictConfig, op_names: list[str]) -> DenoiseModule:
+    """The LightningModule described by ``cfg`` (model, loss, optimizer, scheduler, memory layout)."""
+    return DenoiseModule(
         model=instantiate(cfg.model),
         loss=instantiate(cfg.loss),
         optimizer=instantiate(cfg.optim.optimizer),
         scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None,
-        op_names=datamodule.op_names,
+        op_names=op_names,
+        channels_last=cfg.channels_last,
         config=OmegaConf.to_container(cfg, resolve=True),
     )
+
+
+def build(cfg: DictConfig) -> tuple[L.LightningDataModule, DenoiseModule, L.Trainer]:
+    """Instantiate the data, the module and the trainer described by ``cfg``."""
+    datamodule = instantiate(cfg.data, bank=instantiate(cfg.degradation, _convert_="all"))
+    module = build_module(cfg, datamodule.op_names)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
@@ -66,6 +73,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     run_dir = Path(cfg.paths.output_dir)
     ckpt_path = resolve_checkpoint(cfg.get("ckpt_path"), Path(cfg.paths.runs_dir), run_dir)
     L.seed_everything(cfg.seed, workers=True)
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
     datamodule, module, trainer = build(cfg)
     datamodule.setup("fit")  # decode the images now: bad paths fail before any training
     log.info(

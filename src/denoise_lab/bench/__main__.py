@@ -1,0 +1,52 @@
+"""``python -m denoise_lab.bench [--quick] [--device cuda] [--out DIR] [--sections KEY ...]``.
+
+Runs the benchmark sections in order and writes ``BENCHMARKS.md`` and ``benchmarks.csv`` into ``--out``
+(``make bench``: the repository root). ``--quick`` is the CI smoke: every section on tiny sizes, in
+well under a minute; its numbers only show that each section runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+import torch
+
+from denoise_lab.bench import compute, data_loading, degradation_engine, overhead, scaling
+from denoise_lab.bench.common import Settings
+from denoise_lab.bench.report import section_markdown, write
+
+# One module per section, in the order of BENCHMARKS.md; each has KEY, TITLE and run(settings) -> Section.
+# A new section (inference vs BM3D, prediction time and memory vs image size) is a module added here.
+SECTIONS = [degradation_engine, overhead, compute, scaling, data_loading]
+
+
+def main(argv: list[str] | None = None) -> tuple[Path, Path]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="CI smoke: tiny sizes, no torch.compile")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--out", type=Path, default=Path.cwd(), help="folder for BENCHMARKS.md and .csv")
+    parser.add_argument(
+        "--sections", nargs="+", choices=[s.KEY for s in SECTIONS], help="run only these (default: all)"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    for noisy in ("lightning", "lightning.pytorch", "lightning.fabric", "denoise_lab.data"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    settings = Settings(torch.device(args.device), quick=args.quick)
+    start, results = time.perf_counter(), []
+    for section in SECTIONS:
+        if args.sections and section.KEY not in args.sections:
+            continue
+        begun = time.perf_counter()
+        results.append(section.run(settings))
+        logging.info("%.0f s\n%s\n", time.perf_counter() - begun, "\n".join(section_markdown(results[-1])))
+    markdown, csv = write(results, settings, args.out, time.perf_counter() - start)
+    logging.info("wrote %s and %s in %.1f min", markdown, csv, (time.perf_counter() - start) / 60)
+    return markdown, csv
+
+
+if __name__ == "__main__":
+    main()
