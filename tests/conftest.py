@@ -25,6 +25,17 @@ TINY = [
     "data.val_crops_per_image=3",
 ]
 SMALL_UNET = ["model.width=8", "model.depth=2"]
+# degradation=seed000: its eight transformations, named after its tables
+SEED000_OPS = [
+    "gaussian_blur",
+    "gaussian_noise",
+    "involuntary_movement",
+    "illumination_contrast",
+    "uneven_illumination",
+    "random_shadows",
+    "specular_reflections",
+    "product_defects",
+]
 
 
 def compose_config(overrides: list[str], tmp_path: Path | None = None):

@@ -9,7 +9,7 @@ from PIL import Image
 
 from denoise_lab.callbacks import AdaptiveDegradationWeighting
 from denoise_lab.train import run
-from tests.conftest import SMALL_UNET, TINY, compose_config
+from tests.conftest import SEED000_OPS, SMALL_UNET, TINY, compose_config
 
 # An identity model that cannot learn (residual U-Net, zero-initialised head, lr 0): each op's training loss
 # is its degraded input's loss, so strong noise is clearly harder than a slight blur.
@@ -103,18 +103,6 @@ def test_bad_settings_are_refused():
         AdaptiveDegradationWeighting(difficulty="psnr")
     with pytest.raises(ValueError, match="temperature"):
         AdaptiveDegradationWeighting(temperature=0)
-
-
-SEED000_OPS = [
-    "gaussian_blur",
-    "gaussian_noise",
-    "involuntary_movement",
-    "illumination_contrast",
-    "uneven_illumination",
-    "random_shadows",
-    "specular_reflections",
-    "product_defects",
-]
 
 
 def test_seed000_run_reports_its_eight_transformations_and_writes_the_history(tiny_cfg):

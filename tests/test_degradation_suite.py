@@ -7,7 +7,7 @@ import torch
 from hydra.utils import instantiate
 
 import denoise_lab.degradations as D
-from tests.conftest import compose_config
+from tests.conftest import SEED000_OPS, compose_config
 from tests.test_degradations import Fill, high_frequency_energy
 
 ALL_OPS = [
@@ -171,19 +171,7 @@ class AddConstant(Fill):
 @pytest.mark.parametrize(
     ("preset", "names"),
     [
-        (
-            "seed000",
-            [
-                "gaussian_blur",
-                "gaussian_noise",
-                "involuntary_movement",
-                "illumination_contrast",
-                "uneven_illumination",
-                "random_shadows",
-                "specular_reflections",
-                "product_defects",
-            ],
-        ),
+        ("seed000", SEED000_OPS),
         ("seed002", ["gaussian_noise", "gaussian_blur", "brightness", "color_channels"]),
         ("gaussian", ["gaussian_noise"]),
         ("chain", ["chain"]),
