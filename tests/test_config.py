@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from hydra.utils import instantiate
 
-from denoise_lab.config import ConfigError, validate
+from denoise_lab.config import ConfigError, fast_precision, validate
 from tests.conftest import compose_config
 
 CONF = Path(__file__).parents[1] / "conf"
@@ -91,3 +92,12 @@ def test_experiment_and_search_options_set_the_task_name():
     assert compose_config(["experiment=seed003_gaussian"]).task_name == "seed003_gaussian"
     assert compose_config(["experiment=compare_architectures"]).trainer.max_epochs == 4
     assert compose_config(["hparams_search=unet_optuna"]).task_name == "unet_optuna"
+
+
+def test_default_precision_is_bf16_only_where_the_device_computes_it_natively(monkeypatch):
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    assert compose_config(["trainer=cpu"]).trainer.precision == "32-true"
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    assert compose_config(["trainer=cpu"]).trainer.precision == "bf16-mixed"
+    assert fast_precision("mps") == "32-true"

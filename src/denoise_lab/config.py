@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -21,6 +22,28 @@ CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")  # every entry po
 
 class ConfigError(ValueError):
     """A bad config value, explained in one sentence."""
+
+
+def native_bf16(accelerator: str) -> bool:
+    """Whether ``accelerator`` computes bfloat16 in hardware: a CUDA GPU with bf16 support, or a CPU
+    with AMX or AVX512-BF16 (elsewhere oneDNN emulates bf16, which is slower than float32)."""
+    if accelerator == "auto":
+        accelerator = "cuda" if torch.cuda.is_available() else "cpu"
+    if accelerator in ("cuda", "gpu"):
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if accelerator == "cpu":
+        return torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
+    return False
+
+
+def fast_precision(accelerator: str) -> str:
+    """``trainer.precision: ${fast_precision:${.accelerator}}``: ``bf16-mixed`` where bf16 is native,
+    else ``32-true``. On an AMX CPU bf16 autocast trained the default U-Net 1.8x faster for the same
+    PSNR (``make bench``, BENCHMARKS.md "Compute efficiency")."""
+    return "bf16-mixed" if native_bf16(str(accelerator)) else "32-true"
+
+
+OmegaConf.register_new_resolver("fast_precision", fast_precision, replace=True)
 
 
 def _require(condition: bool, message: str) -> None:

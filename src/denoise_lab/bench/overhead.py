@@ -5,7 +5,7 @@ Both run the run config's model, loss, AdamW with its per-step cosine schedule, 
 layout. Lightning runs without validation, checkpoints, logger and progress bar, which the bare loop
 does not have either; the module's own bookkeeping (per-op loss tallies, ``self.log``) counts against it.
 The measure is the period between epoch ends, so Lightning's per-epoch work is inside it; fits and bare
-runs alternate, and the first epoch of each is a warm-up.
+runs alternate (ABBA), and the first epoch of each is a warm-up.
 """
 
 from __future__ import annotations
@@ -74,9 +74,13 @@ def run(settings: Settings) -> Section:
     epochs, rounds = (2, 1) if settings.quick else (3, 2)
     cfg = run_config(settings, *(sizes or ["data.patches_per_epoch=96"]))
     periods: dict[str, list[float]] = {"Lightning": [], "bare": []}
-    for _ in range(rounds):
-        periods["Lightning"] += lightning_periods(cfg, epochs + 1)
-        periods["bare"] += bare_periods(cfg, settings, epochs + 1)
+    loops = {
+        "Lightning": lambda: lightning_periods(cfg, epochs + 1),
+        "bare": lambda: bare_periods(cfg, settings, epochs + 1),
+    }
+    for round_ in range(rounds):  # Lightning, bare, bare, Lightning, ...: a steady load drift cancels
+        for name in loops if round_ % 2 == 0 else reversed(loops):
+            periods[name] += loops[name]()
     steps = cfg.data.patches_per_epoch // cfg.data.batch_size
     seconds = {name: statistics.median(p) for name, p in periods.items()}
     table = pd.DataFrame(
