@@ -34,7 +34,7 @@ class TrainingHistory(L.Callback):
         row: dict[str, float] = {"epoch": trainer.current_epoch}
         for name, value in sorted(trainer.callback_metrics.items()):
             if not name.startswith(SKIPPED_PREFIXES) and not name.endswith("_step"):
-                row[name.removesuffix("_epoch")] = float(value)
+                row[name] = float(value)
         row.update(self._weights)
         self.rows = [r for r in self.rows if r["epoch"] != row["epoch"]] + [row]
         if trainer.is_global_zero:

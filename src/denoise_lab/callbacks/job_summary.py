@@ -50,10 +50,8 @@ class JobSummary(L.Callback):
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Runs after the epoch's validation, when the epoch's mean training loss is known."""
-        if "train/loss_epoch" in trainer.callback_metrics:
-            self._row(trainer.current_epoch)["train/loss"] = float(
-                trainer.callback_metrics["train/loss_epoch"]
-            )
+        if "train/loss" in trainer.callback_metrics:
+            self._row(trainer.current_epoch)["train/loss"] = float(trainer.callback_metrics["train/loss"])
         self._write(trainer, pl_module)
 
     def _row(self, epoch: int) -> dict[str, float]:
