@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -40,8 +41,12 @@ def main(argv: list[str] | None = None) -> tuple[Path, Path]:
     for section in SECTIONS:
         if args.sections and section.KEY not in args.sections:
             continue
-        begun = time.perf_counter()
+        begun, load = time.perf_counter(), os.getloadavg()[0]
         results.append(section.run(settings))
+        results[-1].text += (  # a busy neighbour explains a table that disagrees with another
+            f" *(Load average {load:.1f} → {os.getloadavg()[0]:.1f} on "
+            f"{len(os.sched_getaffinity(0))} cores while this section ran.)*"
+        )
         logging.info("%.0f s\n%s\n", time.perf_counter() - begun, "\n".join(section_markdown(results[-1])))
     markdown, csv = write(results, settings, args.out, time.perf_counter() - start)
     logging.info("wrote %s and %s in %.1f min", markdown, csv, (time.perf_counter() - start) / 60)
