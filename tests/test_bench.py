@@ -26,7 +26,9 @@ def test_quick_bench_writes_every_section_to_markdown_and_csv(tmp_path):
     table = pd.read_csv(csv)
     assert set(table["section"]) == {"machine", *(s.KEY for s in SECTIONS)}
     targets = table[table["table"] == "targets"]
-    assert {"degradation_engine", "overhead", "data_loading"} <= set(targets["section"])
+    assert {"degradation_engine", "overhead", "inference", "predict_scaling", "data_loading"} <= set(
+        targets["section"]
+    )
     assert table.groupby("section").size().min() >= 3
 
 

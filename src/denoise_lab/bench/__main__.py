@@ -15,13 +15,20 @@ from pathlib import Path
 
 import torch
 
-from denoise_lab.bench import compute, data_loading, degradation_engine, overhead, scaling
+from denoise_lab.bench import (
+    compute,
+    data_loading,
+    degradation_engine,
+    inference,
+    overhead,
+    predict_scaling,
+    scaling,
+)
 from denoise_lab.bench.common import Settings
 from denoise_lab.bench.report import section_markdown, write
 
 # One module per section, in the order of BENCHMARKS.md; each has KEY, TITLE and run(settings) -> Section.
-# A new section (inference vs BM3D, prediction time and memory vs image size) is a module added here.
-SECTIONS = [degradation_engine, overhead, compute, scaling, data_loading]
+SECTIONS = [degradation_engine, overhead, compute, inference, scaling, predict_scaling, data_loading]
 
 
 def main(argv: list[str] | None = None) -> tuple[Path, Path]:
