@@ -110,7 +110,8 @@ def run(settings: Settings) -> Section:
             if result is None:
                 continue
             buffers = image_buffers(pixels, tiles, settings.device)
-            rows[f"{width}×{height}, {f'{count} tiles' if tiles else 'one pass'}"] = {
+            how = (f"{count} tiles" if count > 1 else "1 tile") if tiles else "one pass"
+            rows[f"{width}×{height}, {how}"] = {
                 "megapixels": pixels / 1e6,
                 "seconds": result["seconds"],
                 "ms / megapixel": 1e3 * result["seconds"] / (pixels / 1e6),
