@@ -33,8 +33,7 @@ from denoise_lab.bench.common import (
     to_device,
 )
 from denoise_lab.bench.compute import MODELS
-from denoise_lab.data.datasets import to_tensor
-from denoise_lab.evaluation import centre
+from denoise_lab.evaluation import centre, standard_cases
 from denoise_lab.metrics import psnr
 from denoise_lab.tiling import restorer
 
@@ -47,14 +46,10 @@ SPEEDUP_TARGET = 50.0
 
 
 def noisy_photos(images, size: int, seed: int) -> list[tuple[Tensor, Tensor]]:
-    """(clean, noisy) (1, 3, h, w) pairs: centre crops of up to ``size``², Gaussian noise of ``SIGMA``,
-    seeded per photo, unclipped."""
-    pairs = []
-    for key, image in enumerate(images):
-        clean = centre(to_tensor(image.clean), size).unsqueeze(0)
-        noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(seed + key))
-        pairs.append((clean, clean + SIGMA / 255.0 * noise))
-    return pairs
+    """(clean, noisy) (1, 3, h, w) pairs: the report's standard protocol (whole photos, Gaussian noise of
+    ``SIGMA``, seeded, unclipped), cut to centre crops of up to ``size``²."""
+    cases = standard_cases(images, [SIGMA], seed, torch.device("cpu"))
+    return [(centre(case.clean, size), centre(case.degraded, size)) for case in cases]
 
 
 def train_for(model: str, settings: Settings) -> tuple[TrainStep, int]:
