@@ -2,10 +2,10 @@
 
 ``denoise_lab.predict`` restores a photo tile by tile (:mod:`denoise_lab.tiling`), so its memory should
 stay flat while its time grows linearly with the pixels; restoring the whole image in one pass (no
-tiling) is measured beside it up to 2048x1536 to show what the tiles save. Each size runs in a fresh
-process, so that a size's peak memory is its own: the peak resident set (CPU) or the peak of
-``torch.cuda.max_memory_allocated`` (GPU) above what the process held once the model, the input and a
-warm-up were in place. The output image itself (12 bytes a pixel) is part of that peak in both modes.
+tiling) is measured beside it up to 2048x1536 to show what the tiles save. Each size runs in fresh
+processes, one for its time and one for its memory (see ``EXACT_RSS``), so that a size's peak memory is
+its own: the peak resident set (CPU) or the peak of ``torch.cuda.max_memory_allocated`` (GPU) above what
+the process held once the model, the input and a warm-up were in place. The output image itself (12 bytes a pixel) is part of that peak in both modes.
 Weights are the default model's initial ones: time and memory do not depend on their values.
 """
 
@@ -28,6 +28,11 @@ KEY = "predict_scaling"
 TITLE = "Scaling: predict time and peak memory vs image size"
 UNTILED_LIMIT = 2048 * 1536  # pixels: the whole-image pass is measured up to this size
 PROBE_TIMEOUT = 240.0  # s per size
+# glibc's malloc keeps freed blocks for reuse, so resident memory also counts its caches and varied by
+# 60 MB between runs; mapping every allocation above 64 KiB on its own (and unmapping it when freed)
+# makes resident memory follow the live tensors, repeatably, at the cost of page faults: memory is
+# measured in a process with this setting, time in one without.
+EXACT_RSS = {"MALLOC_MMAP_THRESHOLD_": "65536"}
 MEMORY_GROWTH, TIME_GROWTH = 1.5, 1.25  # targets: largest vs smallest multi-tile image
 
 
@@ -106,20 +111,24 @@ def run(settings: Settings) -> Section:
         for tiles in (True, False):
             if not tiles and pixels > UNTILED_LIMIT:
                 continue
-            result = in_subprocess(probe, settings, width, height, tiles, timeout=PROBE_TIMEOUT)
-            if result is None:
+            timed = in_subprocess(probe, settings, width, height, tiles, timeout=PROBE_TIMEOUT)
+            measured = in_subprocess(
+                probe, settings, width, height, tiles, env=EXACT_RSS, timeout=PROBE_TIMEOUT
+            )
+            if timed is None or measured is None:
                 continue
+            seconds, peak_mb = timed["seconds"], measured["peak MB"]
             buffers = image_buffers(pixels, tiles, settings.device)
             how = (f"{count} tiles" if count > 1 else "1 tile") if tiles else "one pass"
             rows[f"{width}×{height}, {how}"] = {
                 "megapixels": pixels / 1e6,
-                "seconds": result["seconds"],
-                "ms / megapixel": 1e3 * result["seconds"] / (pixels / 1e6),
+                "seconds": seconds,
+                "ms / megapixel": 1e3 * seconds / (pixels / 1e6),
                 "overlap factor": processed / pixels if tiles else 1.0,
-                "ms / megapixel computed": 1e3 * result["seconds"] / ((processed if tiles else pixels) / 1e6),
-                "peak memory (MB)": result["peak MB"],
+                "ms / megapixel computed": 1e3 * seconds / ((processed if tiles else pixels) / 1e6),
+                "peak memory (MB)": peak_mb,
                 "image buffers (MB)": buffers,
-                "working memory (MB)": result["peak MB"] - buffers,
+                "working memory (MB)": peak_mb - buffers,
                 "tiled": tiles and count > 1,
             }
     table = pd.DataFrame.from_dict(rows, orient="index")
@@ -128,7 +137,8 @@ def run(settings: Settings) -> Section:
         f"Default model ({model}), float32, one image per call through `denoise_lab.tiling.restorer` as "
         f"`denoise_lab.predict` runs it: tiles of {tile.size}² overlapping by {tile.overlap} px, or the whole "
         "image in one pass. Peak memory is the peak resident set (CPU) or peak CUDA allocation above what "
-        "the process held before the call, each size in a fresh process; working memory is that less the "
+        "the process held before the call, each size in a fresh process (with `MALLOC_MMAP_THRESHOLD_=65536`, "
+        "so that freed memory leaves the resident set; times come from a second process without it); working memory is that less the "
         "image-sized buffers every method needs (the output, and the tiles' blend weights). Overlapping "
         "tiles compute some pixels more than once (the overlap factor, which tends to (size / (size - "
         "overlap))² on large images); time per pixel computed is what should stay constant."
