@@ -2,11 +2,11 @@
 
 ``denoise_lab.predict`` restores a photo tile by tile (:mod:`denoise_lab.tiling`), so its memory should
 stay flat while its time grows linearly with the pixels; restoring the whole image in one pass (no
-tiling) is measured beside it up to 2048x1536 to show what the tiles save. Each size runs in fresh
-processes, one for its time and one for its memory (see ``EXACT_RSS``), so that a size's peak memory is
-its own: the peak resident set (CPU) or the peak of ``torch.cuda.max_memory_allocated`` (GPU) above what
-the process held once the model, the input and a warm-up were in place. The output image itself (12 bytes a pixel) is part of that peak in both modes.
-Weights are the default model's initial ones: time and memory do not depend on their values.
+tiling) is measured beside it up to 2048x1536 to show what the tiles save. Two fresh processes restore
+every size in turn, one for the times and one for memory (see ``EXACT_RSS``). Memory is the peak
+resident set (CPU) or the peak of ``torch.cuda.max_memory_allocated`` (GPU) above what the process held
+once the model, the input and a warm-up were in place; the output image (12 bytes a pixel) is part of
+it. Weights are the default model's initial ones: time and memory do not depend on their values.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from denoise_lab.tiling import restorer, tile_spans
 KEY = "predict_scaling"
 TITLE = "Scaling: predict time and peak memory vs image size"
 UNTILED_LIMIT = 2048 * 1536  # pixels: the whole-image pass is measured up to this size
-PROBE_TIMEOUT = 240.0  # s per size
+PROBE_TIMEOUT = 300.0  # s for all sizes in one process
 # glibc's malloc keeps freed blocks for reuse, so resident memory also counts its caches and varied by
 # 60 MB between runs; mapping every allocation above 64 KiB on its own (and unmapping it when freed)
 # makes resident memory follow the live tensors, repeatably, at the cost of page faults: memory is
@@ -67,21 +67,28 @@ def peak(device: torch.device) -> float:
     return resident_megabytes("VmHWM")
 
 
-def probe(settings: Settings, width: int, height: int, tiles: bool) -> dict[str, float]:
-    """In a fresh process: seconds and extra peak MB to restore one ``width`` x ``height`` image, by
-    tiles (``conf/tile/default.yaml``) or in one pass."""
+def probe(settings: Settings, jobs: list[tuple[int, int, bool]]) -> list[dict[str, float]]:
+    """In a fresh process: for each ``(width, height, tiles)``, the seconds and the peak MB above the
+    start to restore one such image, by tiles (``conf/tile/default.yaml``) or in one pass."""
     tile = tile_settings(settings)
-    size = tile.size if tiles else max(width, height)
     model = instantiate(run_config(settings).model)
-    restore = restorer(model, settings.device, size, tile.overlap, tile.align)
-    restore(torch.rand(1, 3, 2 * tile.size, 2 * tile.size))  # warm-up: one-off allocations, kernel choices
-    image = torch.rand(1, 3, height, width)
-    settings.sync()
-    before = reset_peak(settings.device)
-    start = time.perf_counter()
-    restore(image)
-    settings.sync()
-    return {"seconds": time.perf_counter() - start, "peak MB": peak(settings.device) - before}
+    results = []
+    for width, height, tiles in jobs:
+        restore = restorer(
+            model, settings.device, tile.size if tiles else max(width, height), tile.overlap, tile.align
+        )
+        restore(
+            torch.rand(1, 3, 2 * tile.size, 2 * tile.size)
+        )  # warm-up: one-off allocations, kernel choices
+        image = torch.rand(1, 3, height, width)
+        settings.sync()
+        before = reset_peak(settings.device)
+        start = time.perf_counter()
+        restore(image)
+        settings.sync()
+        results.append({"seconds": time.perf_counter() - start, "peak MB": peak(settings.device) - before})
+        del image
+    return results
 
 
 def tile_settings(settings: Settings) -> DictConfig:
@@ -102,44 +109,44 @@ def image_buffers(pixels: int, tiles: bool, device: torch.device) -> float:
 
 def run(settings: Settings) -> Section:
     tile = tile_settings(settings)
+    jobs = [
+        (w, h, tiles)
+        for w, h in sizes(settings)
+        for tiles in (True, False)
+        if tiles or w * h <= UNTILED_LIMIT
+    ]
+    timed = in_subprocess(probe, settings, jobs, timeout=PROBE_TIMEOUT)
+    measured = in_subprocess(probe, settings, jobs, env=EXACT_RSS, timeout=PROBE_TIMEOUT)
+    if timed is None or measured is None:
+        return Section(KEY, TITLE, f"Did not finish in {PROBE_TIMEOUT:g} s.", {})
     rows = {}
-    for width, height in sizes(settings):
-        pixels = width * height
+    for (width, height, tiles), timing, memory in zip(jobs, timed, measured, strict=True):
+        pixels, seconds, peak_mb = width * height, timing["seconds"], memory["peak MB"]
         rows_, cols = (tile_spans(n, tile.size, tile.overlap, tile.align) for n in (height, width))
         count = len(rows_) * len(cols)
         processed = sum(b - a for a, b in rows_) * sum(b - a for a, b in cols)  # pixels the tiles cover
-        for tiles in (True, False):
-            if not tiles and pixels > UNTILED_LIMIT:
-                continue
-            timed = in_subprocess(probe, settings, width, height, tiles, timeout=PROBE_TIMEOUT)
-            measured = in_subprocess(
-                probe, settings, width, height, tiles, env=EXACT_RSS, timeout=PROBE_TIMEOUT
-            )
-            if timed is None or measured is None:
-                continue
-            seconds, peak_mb = timed["seconds"], measured["peak MB"]
-            buffers = image_buffers(pixels, tiles, settings.device)
-            how = (f"{count} tiles" if count > 1 else "1 tile") if tiles else "one pass"
-            rows[f"{width}×{height}, {how}"] = {
-                "megapixels": pixels / 1e6,
-                "seconds": seconds,
-                "ms / megapixel": 1e3 * seconds / (pixels / 1e6),
-                "overlap factor": processed / pixels if tiles else 1.0,
-                "ms / megapixel computed": 1e3 * seconds / ((processed if tiles else pixels) / 1e6),
-                "peak memory (MB)": peak_mb,
-                "image buffers (MB)": buffers,
-                "working memory (MB)": peak_mb - buffers,
-                "tiled": tiles and count > 1,
-            }
+        buffers = image_buffers(pixels, tiles, settings.device)
+        how = (f"{count} tiles" if count > 1 else "1 tile") if tiles else "one pass"
+        rows[f"{width}×{height}, {how}"] = {
+            "megapixels": pixels / 1e6,
+            "seconds": seconds,
+            "ms / megapixel": 1e3 * seconds / (pixels / 1e6),
+            "overlap factor": processed / pixels if tiles else 1.0,
+            "ms / megapixel computed": 1e3 * seconds / ((processed if tiles else pixels) / 1e6),
+            "peak memory (MB)": peak_mb,
+            "image buffers (MB)": buffers,
+            "working memory (MB)": peak_mb - buffers,
+            "tiled": tiles and count > 1,
+        }
     table = pd.DataFrame.from_dict(rows, orient="index")
     model = run_config(settings).model._target_.rsplit(".", 1)[-1]
     text = (
         f"Default model ({model}), float32, one image per call through `denoise_lab.tiling.restorer` as "
         f"`denoise_lab.predict` runs it: tiles of {tile.size}² overlapping by {tile.overlap} px, or the whole "
         "image in one pass. Peak memory is the peak resident set (CPU) or peak CUDA allocation above what "
-        "the process held before the call, each size in a fresh process (with `MALLOC_MMAP_THRESHOLD_=65536`, "
-        "so that freed memory leaves the resident set; times come from a second process without it); working memory is that less the "
-        "image-sized buffers every method needs (the output, and the tiles' blend weights). Overlapping "
+        "the process held before the call, measured with `MALLOC_MMAP_THRESHOLD_=65536` so that freed "
+        "memory leaves the resident set (times come from a second process without it); working memory is "
+        "that less the image-sized buffers every method needs (the output, and the tiles' blend weights). Overlapping "
         "tiles compute some pixels more than once (the overlap factor, which tends to (size / (size - "
         "overlap))² on large images); time per pixel computed is what should stay constant."
     )
