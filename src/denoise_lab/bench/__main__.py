@@ -31,6 +31,22 @@ from denoise_lab.bench.report import section_markdown, write
 SECTIONS = [degradation_engine, overhead, compute, inference, scaling, predict_scaling, data_loading]
 
 
+def cpu_ticks() -> list[int]:
+    """The machine's cumulative CPU time by state (/proc/stat: user, nice, system, idle, iowait, irq,
+    softirq, steal, ...); empty where there is no /proc."""
+    stat = Path("/proc/stat")
+    return [int(t) for t in stat.read_text().split("\n", 1)[0].split()[1:]] if stat.exists() else []
+
+
+def steal_percent(before: list[int], after: list[int]) -> float:
+    """The share of CPU time a virtual machine's host gave to others between two readings: a section
+    that ran while it was high ran on slower cores than its neighbours, whatever the load average says."""
+    if len(before) < 8 or len(after) < 8:
+        return float("nan")
+    spent = [b - a for a, b in zip(before, after, strict=True)]
+    return 100 * spent[7] / max(sum(spent[:8]), 1)
+
+
 def main(argv: list[str] | None = None) -> tuple[Path, Path]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="CI smoke: tiny sizes, no torch.compile")
@@ -48,11 +64,12 @@ def main(argv: list[str] | None = None) -> tuple[Path, Path]:
     for section in SECTIONS:
         if args.sections and section.KEY not in args.sections:
             continue
-        begun, load = time.perf_counter(), os.getloadavg()[0]
+        begun, load, ticks = time.perf_counter(), os.getloadavg()[0], cpu_ticks()
         results.append(section.run(settings))
-        results[-1].text += (  # a busy neighbour explains a table that disagrees with another
-            f" *(Load average {load:.1f} → {os.getloadavg()[0]:.1f} on "
-            f"{len(os.sched_getaffinity(0))} cores while this section ran.)*"
+        results[-1].text += (  # a busy neighbour or host explains a table that disagrees with another
+            f" *(Load average {load:.1f} → {os.getloadavg()[0]:.1f} on {len(os.sched_getaffinity(0))} "
+            f"cores, CPU time stolen by the host {steal_percent(ticks, cpu_ticks()):.0f} %, while this "
+            "section ran.)*"
         )
         logging.info("%.0f s\n%s\n", time.perf_counter() - begun, "\n".join(section_markdown(results[-1])))
     markdown, csv = write(results, settings, args.out, time.perf_counter() - start)

@@ -85,7 +85,7 @@ def periods(ends: list[tuple[int, float]]) -> tuple[list[float], list[float]]:
 
 def run(settings: Settings) -> Section:
     sizes = ["data.batch_size=4", "data.patch_size=32", "data.patches_per_epoch=8"] if settings.quick else []
-    epochs, rounds = (2, 1) if settings.quick else (2, 6)
+    epochs, rounds = (2, 1) if settings.quick else (2, 4)
     cfg = run_config(settings, *(sizes or ["data.patches_per_epoch=128"]))
     # decoded once per loop; the bare loop's DataModule never has a trainer (it degrades as in training)
     lightning_data, bare_data = datamodule(cfg), datamodule(cfg)
