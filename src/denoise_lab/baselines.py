@@ -17,7 +17,9 @@ import importlib
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import torch
 from skimage.restoration import denoise_nl_means, denoise_tv_chambolle
+from torch import Tensor
 
 Denoiser = Callable[[np.ndarray, float], np.ndarray]
 
@@ -38,6 +40,13 @@ def nlm_denoise(noisy: np.ndarray, sigma: float) -> np.ndarray:
 
 def tv_denoise(noisy: np.ndarray, sigma: float) -> np.ndarray:
     return denoise_tv_chambolle(noisy, weight=0.8 * sigma, channel_axis=-1)
+
+
+def denoise_tensor(denoise: Denoiser, image: Tensor, sigma: float) -> Tensor:
+    """``denoise`` applied to a (3, H, W) tensor: through a float64 (H, W, 3) array and back to float32
+    on the image's device."""
+    array = image.permute(1, 2, 0).double().cpu().numpy()
+    return torch.from_numpy(denoise(array, sigma)).float().permute(2, 0, 1).to(image.device)
 
 
 # name -> (label in tables, function, the package it needs beyond the core dependencies)

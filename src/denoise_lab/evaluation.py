@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from denoise_lab.baselines import Denoiser
+from denoise_lab.baselines import Denoiser, denoise_tensor
 from denoise_lab.data.datamodule import PAIRED_OP
 from denoise_lab.data.datasets import to_tensor
 from denoise_lab.data.sources import LoadedImage
@@ -208,14 +208,13 @@ class Evaluator:
         crop = centre(case.degraded[i], self.view_size)
         restored, seconds = self._timed_restore(crop[None])
         self.record(case.op, "baselines", MODEL, key, self.measure(clean, self.shown(restored)), seconds)
-        noisy = crop.permute(1, 2, 0).double().cpu().numpy()
         sigma = float(case.sigma[i])
         for label, denoise in self.baselines.items():
             if denoise is None:  # its package is missing: the row says n/a
                 self.record(case.op, "baselines", label, key, {})
                 continue
             start = time.perf_counter()
-            out = torch.from_numpy(denoise(noisy, sigma)).float().permute(2, 0, 1).to(clean.device)
+            out = denoise_tensor(denoise, crop, sigma)
             seconds = time.perf_counter() - start
             example.images[label] = self.shown(out)
             self.record(

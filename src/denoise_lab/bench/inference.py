@@ -23,7 +23,7 @@ import torch
 from omegaconf import DictConfig
 from torch import Tensor
 
-from denoise_lab.baselines import select_baselines
+from denoise_lab.baselines import denoise_tensor, select_baselines
 from denoise_lab.bench.common import (
     Section,
     Settings,
@@ -94,13 +94,8 @@ def timing(restore, seconds: list[float]):
 
 
 def as_tensor_denoiser(denoise):
-    """A numpy (H, W, 3) denoiser taking sigma in [0, 1], as a restore function on (1, 3, H, W) tensors."""
-
-    def restore(noisy: Tensor) -> Tensor:
-        array = noisy[0].permute(1, 2, 0).double().numpy()
-        return torch.from_numpy(denoise(array, SIGMA / 255.0)).permute(2, 0, 1)[None].float()
-
-    return restore
+    """A numpy denoiser (sigma in [0, 1]) as a restore function on (1, 3, H, W) tensors at ``SIGMA``."""
+    return lambda noisy: denoise_tensor(denoise, noisy[0], SIGMA / 255.0)[None]
 
 
 def run(settings: Settings) -> Section:
