@@ -5,7 +5,7 @@ import torch
 from hydra.utils import instantiate
 from torch import nn
 
-from denoise_lab.models import ConvAutoencoder, DeepConvAutoencoder, NAFNet, UNet
+from denoise_lab.models import ConvAutoencoder, DeepConvAutoencoder, DnCNN, DRUNet, NAFNet, UNet
 
 # Small widths keep the suite fast; the knobs exercised are the ones the configs use.
 MODELS = {
@@ -16,9 +16,16 @@ MODELS = {
     "unet_batch_residual": lambda: UNet(width=16, norm="batch", activation="silu", residual=True),
     "unet_depth4": lambda: UNet(width=16, depth=4),
     "nafnet": lambda: NAFNet(width=8),
+    "dncnn": lambda: DnCNN(channels=8, depth=5),
+    "drunet": lambda: DRUNet(widths=(8, 16, 32), blocks=1),
 }
 RESIDUAL = ["unet_group_residual", "unet_batch_residual"]
-ZERO_INIT_BLOCKS = [*RESIDUAL, "nafnet"]  # start with silent blocks: no gradient inside them at step 0
+IDENTITY_AT_START = ["dncnn", "drunet"]  # zero last layer (and, in drunet, zero residual branches)
+ZERO_INIT_BLOCKS = [
+    *RESIDUAL,
+    "nafnet",
+    *IDENTITY_AT_START,
+]  # start with silent blocks: no gradient inside them at step 0
 SIGMOID = ["cae", "cae_deep", "unet", "unet_depth4"]
 SHAPES = [(2, 3, 37, 53), (1, 3, 5, 7), (1, 3, 1, 1), (2, 3, 64, 64)]
 
@@ -191,3 +198,38 @@ def test_nafnet_blocks_start_silent_and_all_parameters_learn_after_one_step() ->
 def test_nafnet_rejects_mismatched_levels() -> None:
     with pytest.raises(ValueError, match="differ in length"):
         NAFNet(encoder_blocks=(1, 1), decoder_blocks=(1,))
+
+
+@pytest.mark.parametrize("name", IDENTITY_AT_START)
+def test_reference_denoisers_start_as_identity_and_every_parameter_learns_within_two_steps(name: str) -> None:
+    """The zero last layer makes the untrained network the identity; drunet's zero residual branches need
+    a second step before the first conv of each block sees a gradient."""
+    model = build(name).train()
+    x = torch.rand(2, 3, 37, 53, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.equal(model(x), x)
+    learned: set[str] = set()
+    for _ in range(3):
+        model.zero_grad()
+        loss_and_backward(model, x)
+        learned |= {n for n, p in model.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+        torch.optim.SGD(model.parameters(), lr=0.1).step()
+    assert learned == {n for n, _ in model.named_parameters()}
+
+
+def test_dncnn_is_the_papers_layout() -> None:
+    """Zhang et al. 2017: 17 conv layers of 64 channels, BatchNorm on the 15 middle ones, noise predicted."""
+    model = DnCNN()
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 17
+    assert all(c.kernel_size == (3, 3) for c in convs)
+    assert [c.out_channels for c in convs] == [64] * 16 + [3]
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) == 15
+
+
+def test_drunet_goes_down_by_strided_conv_and_up_by_transposed_conv_with_additive_skips() -> None:
+    model = DRUNet(widths=(8, 16, 32, 64), blocks=2)
+    downs = [e[-1] for e in model.encoders]
+    assert [(d.stride, d.out_channels) for d in downs] == [((2, 2), 16), ((2, 2), 32), ((2, 2), 64)]
+    assert [u.out_channels for u in model.ups] == [32, 16, 8]
+    assert not any(isinstance(m, nn.BatchNorm2d | nn.GroupNorm) for m in model.modules())

@@ -8,6 +8,9 @@ Families, one self-contained file each (imports only torch):
 * `unet`     -- UNet: the seed-003 "modified U-Net" with its default
   arguments, and the tuned U-Net (wider/deeper, GroupNorm, SiLU, residual)
   with others.
+* `dncnn`    -- DnCNN: 17 conv layers with BatchNorm predicting the noise
+  (Zhang et al. 2017), the field's reference point.
+* `drunet`   -- DRUNet: residual U-Net without normalisation (Zhang et al. 2021).
 * `nafnet`   -- NAFNet: gated, activation-free blocks with channel attention
   (Chen et al. 2022), the modern restoration baseline.
 
@@ -17,7 +20,9 @@ them from `_target_` with keyword arguments.
 
 from .cae import ConvAutoencoder
 from .cae_deep import DeepConvAutoencoder
+from .dncnn import DnCNN
+from .drunet import DRUNet
 from .nafnet import NAFNet
 from .unet import UNet
 
-__all__ = ["ConvAutoencoder", "DeepConvAutoencoder", "NAFNet", "UNet"]
+__all__ = ["ConvAutoencoder", "DRUNet", "DeepConvAutoencoder", "DnCNN", "NAFNet", "UNet"]
