@@ -13,6 +13,7 @@ from tests.test_degradations import Fill, high_frequency_energy
 ALL_OPS = [
     "gaussian_noise",
     "poisson_noise",
+    "poisson_gaussian_noise",
     "salt_and_pepper",
     "gaussian_blur",
     "motion_blur",
@@ -86,6 +87,23 @@ def test_poisson_noise_is_stronger_where_the_image_is_brighter():
     dark, bright = residual[..., :32].std(), residual[..., 32:].std()
     assert bright > 1.8 * dark  # std = sqrt(x / peak) grows with the signal: sqrt(0.5 / 0.1) ~ 2.2
     assert bright == pytest.approx((0.5 / 20) ** 0.5, rel=0.1)
+
+
+def test_poisson_gaussian_noise_has_the_sensor_variance_gain_x_plus_read_squared():
+    image = torch.cat([torch.full((1, 3, 32, 32), 0.0), torch.full((1, 3, 32, 32), 0.8)], dim=-1)
+    op = D.PoissonGaussianNoise(gain=(4.0, 4.0), read=(5.0, 5.0), clamp=False)
+    residual = apply(op, image.repeat(8, 1, 1, 1), 0.5) - image
+    dark, bright = residual[..., :32].std(), residual[..., 32:].std()
+    assert dark == pytest.approx(5 / 255, rel=0.05)  # black: the read-out floor alone
+    assert bright == pytest.approx((4 / 255 * 0.8 + (5 / 255) ** 2) ** 0.5, rel=0.05)
+
+
+def test_camera_preset_chains_sensor_noise_jpeg_and_mild_defocus_at_realistic_ranges():
+    bank = instantiate(compose_config(["degradation=camera"]).degradation, _convert_="all")
+    chain = bank.ops["camera"]
+    assert set(chain.ops) == {"poisson_gaussian_noise", "jpeg", "gaussian_blur"}
+    assert chain.ops["jpeg"].quality == (95, 30)
+    assert max(chain.ops["gaussian_blur"].sigma) <= 1.0
 
 
 def test_salt_and_pepper_sets_the_asked_fraction_of_whole_pixels_to_black_or_white(photo):
@@ -175,6 +193,7 @@ class AddConstant(Fill):
         ("seed002", ["gaussian_noise", "gaussian_blur", "brightness", "color_channels"]),
         ("gaussian", ["gaussian_noise"]),
         ("chain", ["chain"]),
+        ("camera", ["camera"]),
     ],
 )
 def test_presets_name_their_ops(preset, names):

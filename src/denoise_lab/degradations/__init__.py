@@ -12,7 +12,7 @@ from denoise_lab.degradations.light import (
     SpecularHighlights,
     UnevenIllumination,
 )
-from denoise_lab.degradations.noise import GaussianNoise, PoissonNoise, SaltAndPepper
+from denoise_lab.degradations.noise import GaussianNoise, PoissonGaussianNoise, PoissonNoise, SaltAndPepper
 from denoise_lab.degradations.surface import SurfaceDefects
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "IlluminationContrast",
     "JPEGCompression",
     "MotionBlur",
+    "PoissonGaussianNoise",
     "PoissonNoise",
     "RandomShadows",
     "SaltAndPepper",

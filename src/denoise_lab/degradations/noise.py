@@ -1,4 +1,5 @@
-"""Noise ops: Gaussian (sensor read noise), Poisson (photon shot noise), salt-and-pepper (dead/hot pixels)."""
+"""Noise ops: Gaussian (sensor read noise), Poisson (photon shot noise), Poisson-Gaussian (both, as a camera
+sensor records them), salt-and-pepper (dead/hot pixels)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,30 @@ class PoissonNoise(DegradationOp):
     def apply(self, images: Tensor, severity: Tensor, generator: torch.Generator) -> Tensor:
         peak = lerp(self.peak, severity).view(-1, 1, 1, 1)
         return torch.poisson(images.clamp(min=0.0) * peak, generator=generator) / peak
+
+
+class PoissonGaussianNoise(DegradationOp):
+    """A raw camera sensor's noise (Foi et al., IEEE TIP 2008): variance ``gain * x + read**2`` at signal
+    ``x``, i.e. shot noise that grows with the light plus a constant read-out floor, drawn as the usual
+    heteroscedastic Gaussian approximation. ``gain`` in 1/255 units of variance per unit signal, ``read``
+    in 0-255 units, each (weakest, strongest); both scale with the sample's severity.
+    """
+
+    def __init__(
+        self,
+        gain: tuple[float, float] = (0.0, 4.0),
+        read: tuple[float, float] = (0.0, 10.0),
+        clamp: bool = True,
+    ) -> None:
+        super().__init__(clamp)
+        self.gain, self.read = tuple(gain), tuple(read)
+
+    def apply(self, images: Tensor, severity: Tensor, generator: torch.Generator) -> Tensor:
+        gain = (lerp(self.gain, severity) / 255.0).view(-1, 1, 1, 1)
+        read = (lerp(self.read, severity) / 255.0).view(-1, 1, 1, 1)
+        std = (gain * images.clamp(min=0.0) + read**2).sqrt()
+        noise = torch.randn(images.shape, generator=generator, device=images.device, dtype=images.dtype)
+        return images + std * noise
 
 
 class SaltAndPepper(DegradationOp):
