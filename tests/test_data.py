@@ -184,3 +184,16 @@ def test_loader_settings_left_null_follow_the_trainers_device():
         "pin_memory": False,
         "persistent_workers": False,
     }
+
+
+def test_holdout_names_the_split_whatever_else_the_data_holds():
+    images = [LoadedImage(f"{n}.png", np.zeros((8, 8, 3), np.uint8)) for n in "abcdef"]
+    train, val = split_by_image(images, 0.25, seed=3, holdout=["b", "e.png"])
+    assert [im.name for im in val] == ["b.png", "e.png"]
+    assert [im.name for im in train] == ["a.png", "c.png", "d.png", "f.png"]
+    more = [*images, LoadedImage("g.png", np.zeros((8, 8, 3), np.uint8))]
+    assert [im.name for im in split_by_image(more, 0.5, seed=0, holdout=["b", "e"])[1]] == ["b.png", "e.png"]
+    with pytest.raises(ValueError, match=r"not found: \['z'\]"):
+        split_by_image(images, 0.25, seed=3, holdout=["b", "z"])
+    with pytest.raises(ValueError, match="some, not all"):
+        split_by_image(images, 0.25, seed=3, holdout=list("abcdef"))

@@ -38,7 +38,11 @@ def evaluation_images(datamodule: DenoiseDataModule, which: str) -> list[LoadedI
     """The held-out split the run never trained on (the same seeded split), or every image of the source;
     unpadded, since the standard protocol scores whole images as they are."""
     images = datamodule.source.load()
-    return split_by_image(images, datamodule.val_ratio, datamodule.seed)[1] if which == "heldout" else images
+    return (
+        split_by_image(images, datamodule.val_ratio, datamodule.seed, datamodule.holdout)[1]
+        if which == "heldout"
+        else images
+    )
 
 
 def write_evaluation(

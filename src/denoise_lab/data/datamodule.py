@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -40,12 +41,25 @@ def auto_workers(on_cuda: bool) -> int:
     return max(1, min(4, len(os.sched_getaffinity(0)) - 1))
 
 
-def split_by_image(images: list[LoadedImage], val_ratio: float, seed: int) -> tuple[list, list]:
-    """Seeded split of whole images (never crops of one image on both sides) into train and val."""
-    if not 0.0 < val_ratio < 1.0:
-        raise ValueError(f"data.val_ratio must lie strictly between 0 and 1, got {val_ratio}")
+def split_by_image(
+    images: list[LoadedImage], val_ratio: float, seed: int, holdout: list[str] | None = None
+) -> tuple[list, list]:
+    """Whole images (never crops of one image on both sides) split into train and val: the images named
+    in ``holdout`` (by file name, with or without extension), else a seeded ``val_ratio`` share."""
     if len(images) < 2:
         raise ValueError(f"need at least 2 images to split into train and val, found {len(images)}")
+    if holdout:
+        wanted = set(holdout)
+        held = [im for im in images if im.name in wanted or Path(im.name).stem in wanted]
+        missing = wanted - {im.name for im in held} - {Path(im.name).stem for im in held}
+        if missing or len(held) == len(images):
+            raise ValueError(
+                f"data.holdout {sorted(holdout)} must name some, not all, of the images; "
+                f"not found: {sorted(missing)}"
+            )
+        return [im for im in images if im not in held], held
+    if not 0.0 < val_ratio < 1.0:
+        raise ValueError(f"data.val_ratio must lie strictly between 0 and 1, got {val_ratio}")
     order = np.random.default_rng(seed).permutation(len(images))
     n_val = min(len(images) - 1, max(1, round(val_ratio * len(images))))
     return [images[i] for i in order[n_val:]], [images[i] for i in order[:n_val]]
@@ -61,6 +75,7 @@ class DenoiseDataModule(L.LightningDataModule):
         batch_size: int = 16,
         eval_batch_size: int = 16,
         val_ratio: float = 0.25,
+        holdout: list[str] | None = None,
         val_crop_size: int = 128,
         val_crops_per_image: int = 8,
         small_images: str = "pad",
@@ -82,6 +97,7 @@ class DenoiseDataModule(L.LightningDataModule):
             val_crop_size,
             val_crops_per_image,
         )
+        self.holdout = list(holdout) if holdout else None
         self.small_images, self.augment, self.seed = small_images, augment, seed
         self.num_workers, self.pin_memory, self.persistent_workers = (
             num_workers,
@@ -116,7 +132,7 @@ class DenoiseDataModule(L.LightningDataModule):
             self.bank.stream = self.trainer.global_rank
         if self.train_set is not None:
             return  # decoded once per run, whatever the number of stages
-        train, val = split_by_image(self.source.load(), self.val_ratio, self.seed)
+        train, val = split_by_image(self.source.load(), self.val_ratio, self.seed, self.holdout)
         log.info(
             "data: %d train images, %d val images (%s)",
             len(train),
