@@ -202,8 +202,13 @@ def test_the_cli_reports_a_missing_checkpoint_in_one_line(tmp_path):
         timeout=300,
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1] == (
-        "config error: ckpt_path 'missing.ckpt' is not a file (give a .ckpt written by a training run)"
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith(
+            "config error: ckpt_path 'missing.ckpt' is not a file (give a .ckpt written by a training run, or "
+            "pretrained:<name>, one of: "
+        )
     )
 
 

@@ -1,0 +1,110 @@
+"""Shipped models: safe loading, the names on the command line, and the errors a user can cause."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import torch
+
+import denoise_lab.pretrained
+from denoise_lab import checkpoints
+from denoise_lab.checkpoints import load_checkpoint, read_safely, shipped_names
+from denoise_lab.config import ConfigError
+
+
+@pytest.mark.parametrize("name", shipped_names())
+def test_every_shipped_file_loads_weights_only_into_its_model(name):
+    payload = read_safely(checkpoints.shipped_path(name))  # weights_only=True
+    assert {"state_dict", "config", "recipe", "table"} <= payload.keys()
+    model = denoise_lab.pretrained.load(name)
+    assert not model.training
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    x = torch.rand(1, 3, 37, 53)
+    with torch.no_grad():
+        assert model(x).shape == x.shape
+
+
+def test_an_unknown_name_lists_the_shipped_ones():
+    with pytest.raises(ConfigError, match="no pretrained model named 'nonesuch'; shipped: ") as error:
+        load_checkpoint("pretrained:nonesuch")
+    assert all(name in str(error.value) for name in shipped_names())
+
+
+class WritesAFile:
+    """A pickle payload that would create ``marker`` if it ran."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_a_tampered_or_truncated_file_fails_with_one_line_naming_it_and_never_runs_code(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(checkpoints, "PRETRAINED_DIR", tmp_path)
+    marker = tmp_path / "pwned"
+    with open(tmp_path / "tampered.pt", "wb") as f:
+        pickle.dump({"state_dict": {}, "config": WritesAFile(marker)}, f)
+    good = {"state_dict": {"w": torch.zeros(3)}, "config": {"model": {}}}
+    torch.save(good, tmp_path / "whole.pt")
+    (tmp_path / "truncated.pt").write_bytes((tmp_path / "whole.pt").read_bytes()[:100])
+    (tmp_path / "notadict.pt").write_bytes(b"")
+    torch.save([1, 2], tmp_path / "alist.pt")
+    for name, message in [
+        ("tampered", "tampered.pt' is not a readable checkpoint"),
+        ("truncated", "truncated.pt' is not a readable checkpoint"),
+        ("notadict", "notadict.pt' is not a readable checkpoint"),
+        ("alist", "alist.pt' holds no state_dict and config"),
+    ]:
+        with pytest.raises(ConfigError, match=message) as error:
+            load_checkpoint(f"pretrained:{name}")
+        assert "\n" not in str(error.value)
+    assert not marker.exists()
+
+
+def test_the_recipe_trains_with_ema_ships_and_fine_tunes_from_the_shipped_file(
+    tiny_cfg, tmp_path, monkeypatch
+):
+    """experiment=pretrain_gaussian, shrunk: EMA weights are what best.ckpt holds; ship writes a file that
+    ``pretrained:<name>`` loads; ``init_from`` starts a new run from it; another architecture is refused."""
+    from denoise_lab.pretrained.ship import ship
+    from denoise_lab.train import build_module, initialise, run
+
+    small = [
+        "experiment=pretrain_gaussian",
+        "degradation=gaussian",
+        "model=drunet",
+        "model.widths=[8,16]",
+        "model.blocks=1",
+    ]
+    cfg = tiny_cfg(*small, "compile=false", "test_after_fit=false", run_name="pretrain")
+    assert list(cfg.data.holdout) == ["coffee", "ihc"] and "ema" in cfg.callbacks
+    run(cfg)
+    best = tmp_path / "pretrain" / "checkpoints" / "best.ckpt"
+    saved = torch.load(best, weights_only=True)
+    assert "current_model_state" in saved  # Lightning's EMA callback: state_dict holds the averaged weights
+    assert not torch.equal(
+        saved["state_dict"]["model.tail.weight"], saved["current_model_state"]["model.tail.weight"]
+    )
+
+    monkeypatch.setattr(checkpoints, "PRETRAINED_DIR", tmp_path / "shipped")
+    ship(best, "tiny", table=None, recipe="test")
+    shipped = denoise_lab.pretrained.load("tiny")
+    ema = {k.removeprefix("model."): v for k, v in saved["state_dict"].items()}
+    for key, value in shipped.state_dict().items():
+        torch.testing.assert_close(
+            value, ema[key].float(), atol=2e-3, rtol=1e-2
+        )  # float16 when it costs nothing
+
+    fine = tiny_cfg(*small, "init_from=pretrained:tiny", run_name="fine")
+    module = build_module(fine, ["gaussian_noise"])
+    initialise(module, fine.init_from)
+    torch.testing.assert_close(module.model.state_dict(), shipped.state_dict())
+    other = build_module(tiny_cfg("model=unet", run_name="other"), ["gaussian_noise"])
+    with pytest.raises(
+        ConfigError, match="init_from 'pretrained:tiny' holds another architecture than model UNet"
+    ):
+        initialise(other, "pretrained:tiny")
