@@ -60,6 +60,7 @@ class DataSchema:
     batch_size: int = 16
     eval_batch_size: int = 16
     val_ratio: float = 0.25
+    holdout: list[str] | None = None
     val_crop_size: int = 128
     val_crops_per_image: int = 8
     small_images: str = "pad"
@@ -145,7 +146,9 @@ class RunSchema:
     seed: int = 42
     optimized_metric: str = "val/psnr"
     ckpt_path: str | None = None
+    init_from: str | None = None
     channels_last: bool = True
+    compile: bool = False
     threads: int | None = None
     data: DataSchema = field(default_factory=DataSchema)
     trainer: TrainerSchema = field(default_factory=TrainerSchema)

@@ -22,6 +22,7 @@ from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from denoise_lab.checkpoints import load_checkpoint
 from denoise_lab.config import CONFIG_DIR, ConfigError, validate
 from denoise_lab.evaluate import report_after_training
 from denoise_lab.module import DenoiseModule
@@ -45,9 +46,14 @@ def resolve_checkpoint(ckpt_path: str | None, runs_dir: Path, run_dir: Path) -> 
 
 
 def build_module(cfg: DictConfig, op_names: list[str]) -> DenoiseModule:
-    """The LightningModule described by ``cfg`` (model, loss, optimizer, scheduler, memory layout)."""
+    """The LightningModule described by ``cfg`` (model, loss, optimizer, scheduler, memory layout).
+    ``compile`` compiles the network in place (``nn.Module.compile``), so its state-dict names, and
+    therefore checkpoints, are those of the plain network."""
+    model = instantiate(cfg.model)
+    if cfg.get("compile"):
+        model.compile()
     return DenoiseModule(
-        model=instantiate(cfg.model),
+        model=model,
         loss=instantiate(cfg.loss),
         optimizer=instantiate(cfg.optim.optimizer),
         scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None,
@@ -55,6 +61,20 @@ def build_module(cfg: DictConfig, op_names: list[str]) -> DenoiseModule:
         channels_last=cfg.channels_last,
         config=OmegaConf.to_container(cfg, resolve=True),
     )
+
+
+def initialise(module: DenoiseModule, source: str) -> None:
+    """Fine-tuning: the network's weights from a checkpoint or ``pretrained:<name>``, which must hold the
+    same architecture (a mismatch is one line naming both)."""
+    weights = load_checkpoint(source)[0].state_dict()
+    try:
+        module.model.load_state_dict(weights)
+    except RuntimeError:
+        raise ConfigError(
+            f"init_from '{source}' holds another architecture than model {type(module.model).__name__}: "
+            "pick its model (e.g. model=drunet) or another init_from"
+        ) from None
+    log.info("weights initialised from %s", source)
 
 
 def build(cfg: DictConfig) -> tuple[L.LightningDataModule, DenoiseModule, L.Trainer]:
@@ -76,6 +96,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     datamodule, module, trainer = build(cfg)
+    if cfg.get("init_from"):
+        initialise(module, cfg.init_from)
     datamodule.setup("fit")  # decode the images now: bad paths fail before any training
     log.info(
         "model: %s, %.2fM parameters",
