@@ -3,6 +3,8 @@
 Any size with bounded memory (tiles, :mod:`denoise_lab.tiling`), optionally with the x8 self-ensemble.
 Photos keep their file names (and sub-folders), format, channels and bit depth (:mod:`denoise_lab.photos`).
 Unreadable files are skipped with a warning and counted, never fatal; folders show a progress bar.
+Nothing is overwritten: an output file that already exists is refused, named and counted (the exit status
+is then 1) unless ``overwrite=true``, and an output folder inside the input folder is left out of the walk.
 """
 
 from __future__ import annotations
@@ -25,20 +27,26 @@ from denoise_lab.tiling import device_of, restorer
 log = logging.getLogger(__name__)
 
 
-def inputs(source: Path, recursive: bool) -> tuple[list[Path], Path]:
-    """The image files to restore and the folder their output paths are relative to."""
+def inputs(source: Path, recursive: bool, output: Path) -> tuple[list[Path], Path]:
+    """The image files to restore and the folder their output paths are relative to. Files inside
+    ``output`` are left out when it lies inside the input folder: predict never reads its own outputs."""
     if source.is_file():
         return [source], source.parent
     if not source.is_dir():
         raise ConfigError(f"input '{source}' is neither an image file nor a folder")
-    return find_images(source, recursive), source
+    outside = output.resolve()
+    files = [f for f in find_images(source, recursive) if outside not in f.resolve().parents]
+    if not files:
+        raise ConfigError(f"input '{source}' holds no images outside the output folder '{output}'")
+    return files, source
 
 
 def predict(cfg: DictConfig) -> dict[str, int]:
-    """Restore every photo of ``cfg.input`` into ``cfg.output``; return the counts written and skipped."""
+    """Restore every photo of ``cfg.input`` into ``cfg.output``; return the counts written, skipped
+    (unreadable) and refused (an output file already there, kept unless ``overwrite=true``)."""
     check_tile(cfg.tile)
-    files, root = inputs(Path(cfg.input).expanduser(), cfg.recursive)
     output = Path(cfg.output).expanduser()
+    files, root = inputs(Path(cfg.input).expanduser(), cfg.recursive, output)
     if output.resolve() == root.resolve():
         raise ConfigError(
             f"output '{output}' is the input folder: restored photos keep their names, give another folder"
@@ -46,35 +54,43 @@ def predict(cfg: DictConfig) -> dict[str, int]:
     model, _ = load_checkpoint(cfg.ckpt_path)
     device = device_of(cfg.device)
     restore = restorer(model, device, cfg.tile.size, cfg.tile.overlap, cfg.tile.align, cfg.self_ensemble)
-    start, written, skipped = time.perf_counter(), 0, 0
+    start, counts = time.perf_counter(), {"written": 0, "skipped": 0, "refused": 0}
     for path in track(files, description="denoising", disable=len(files) == 1):
+        target = output / path.relative_to(root)
+        if target.exists() and not cfg.overwrite:
+            log.warning("refusing to overwrite %s, which exists (overwrite=true replaces it)", target)
+            counts["refused"] += 1
+            continue
         try:
             photo = read_photo(path)
         except (OSError, ValueError) as error:  # Pillow's and tifffile's ways of saying "not an image"
             log.warning("skipping unreadable image %s (%s)", path, error)
-            skipped += 1
+            counts["skipped"] += 1
             continue
-        write_photo(output / path.relative_to(root), photo, restore(photo.rgb), cfg.jpeg_quality)
-        written += 1
+        write_photo(target, photo, restore(photo.rgb), cfg.jpeg_quality)
+        counts["written"] += 1
     log.info(
-        "restored %d of %d images into %s in %.1f s; skipped %d unreadable",
-        written,
+        "restored %d of %d images into %s in %.1f s; skipped %d unreadable; refused %d existing",
+        counts["written"],
         len(files),
         output,
         time.perf_counter() - start,
-        skipped,
+        counts["skipped"],
+        counts["refused"],
     )
-    return {"written": written, "skipped": skipped}
+    return counts
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")
 def main(cfg: DictConfig) -> None:
     """Hydra entry: one-line messages for errors a user can cause."""
     try:
-        predict(cfg)
+        counts = predict(cfg)
     except (ConfigError, FileNotFoundError) as error:
         log.error("config error: %s", error)
         sys.exit(f"config error: {error}")
+    if counts["refused"]:
+        sys.exit(f"refused to overwrite {counts['refused']} existing file(s) in '{cfg.output}' (overwrite=true)")
 
 
 if __name__ == "__main__":
