@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 from pathlib import Path
 
-from tests.conftest import write_image
+import pandas as pd
+import torch
+
+from denoise_lab.reporting.tables import write_test_report
+from tests.conftest import SMALL_UNET, TINY, cli, write_image
 from tests.test_predict import predict_cli
 
 
@@ -70,3 +76,39 @@ def test_output_inside_input_is_never_restored_again_on_the_next_run(tmp_path, i
         again.returncode == 0 and "restored 1 of 1 images" in again.stdout
     )  # x.png only, not restored/x.png
     assert sorted(snapshot(photos)) == ["restored/x.png", "x.png"]
+
+
+def test_a_diverging_run_stops_at_once_with_one_line_and_writes_no_checkpoint_from_it(tmp_path):
+    bad = cli(
+        *TINY,
+        *SMALL_UNET,
+        "trainer.max_epochs=3",
+        "optim.optimizer.lr=1e30",
+        "hydra.run.dir=bad",
+        cwd=tmp_path,
+    )
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    line = bad.stderr.strip().splitlines()[-1]
+    assert line.startswith("training diverged at epoch 0, step ") and "last finite loss " in line
+    assert line.endswith("Try a lower optim.optimizer.lr (now 1e+30) or trainer.gradient_clip_val=1.0")
+    for checkpoint in (tmp_path / "bad" / "checkpoints").glob("*.ckpt"):  # none is written from NaN weights
+        state = torch.load(checkpoint, weights_only=True)["state_dict"]
+        assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point()), checkpoint
+    assert not (tmp_path / "bad" / "metrics.json").exists()
+    history = (
+        pd.read_csv(tmp_path / "bad" / "history.csv") if (tmp_path / "bad" / "history.csv").exists() else None
+    )
+    assert history is None or history["epoch"].max() < 3  # it did not train on for every epoch
+
+
+def test_a_run_that_makes_images_worse_says_so_in_a_warning_and_in_metrics_json(tmp_path, caplog):
+    metrics = {}
+    for suffix in ("", "/gaussian_noise"):
+        metrics |= {f"test/psnr_degraded{suffix}": 30.1, f"test/psnr{suffix}": 7.8, f"test/loss{suffix}": 0.5}
+        metrics |= {f"test/ssim_degraded{suffix}": 0.8, f"test/ssim{suffix}": 0.1}
+    with caplog.at_level(logging.WARNING):
+        write_test_report(tmp_path, metrics, ["gaussian_noise"], extra={})
+    warning = json.loads((tmp_path / "metrics.json").read_text())["warning"]
+    assert warning.startswith("the model made the images worse: restored PSNR 7.80 dB is below the degraded")
+    assert warning in caplog.text
+    assert pd.read_csv(tmp_path / "per_degradation.csv")["psnr_gain"].lt(0).all()

@@ -22,6 +22,7 @@ from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from denoise_lab.callbacks import TrainingDiverged
 from denoise_lab.checkpoints import load_checkpoint
 from denoise_lab.config import CONFIG_DIR, ConfigError, validate
 from denoise_lab.evaluate import report_after_training
@@ -138,15 +139,16 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 def main(cfg: DictConfig) -> float | None:
     """Hydra entry: run one job and return the optimized metric (``val/psnr``) for sweepers.
 
-    A config error ends a single run with one line; in a sweep it fails only its job (Hydra records it,
+    A config error or a diverged training ends a single run with one line; in a sweep it fails only its job (Hydra records it,
     the other jobs run, and the comparison lists it with its error)."""
     try:
         metrics = run(cfg)
-    except (ConfigError, FileNotFoundError) as error:
-        log.error("config error: %s", error)
+    except (ConfigError, FileNotFoundError, TrainingDiverged) as error:
+        line = str(error) if isinstance(error, TrainingDiverged) else f"config error: {error}"
+        log.error(line)
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise
-        sys.exit(f"config error: {error}")
+        sys.exit(line)
     return metrics.get(cfg.optimized_metric)
 
 

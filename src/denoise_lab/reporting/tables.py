@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
+
+log = logging.getLogger(__name__)
 
 COLUMNS = {  # logged quantity -> table column
     "psnr_degraded": "psnr_degraded",
@@ -42,5 +45,12 @@ def write_test_report(
         "per_degradation": table.drop(index="all").to_dict(orient="index"),
         **extra,
     }
+    overall = table.loc["all"]
+    if not overall["psnr_restored"] >= overall["psnr_degraded"]:  # NaN counts as worse
+        report["warning"] = (
+            f"the model made the images worse: restored PSNR {overall['psnr_restored']:.2f} dB is below the "
+            f"degraded input's {overall['psnr_degraded']:.2f} dB (try a lower optim.optimizer.lr or a longer run)"
+        )
+        log.warning(report["warning"])
     (run_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
     return table
