@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -112,3 +114,15 @@ def test_a_run_that_makes_images_worse_says_so_in_a_warning_and_in_metrics_json(
     assert warning.startswith("the model made the images worse: restored PSNR 7.80 dB is below the degraded")
     assert warning in caplog.text
     assert pd.read_csv(tmp_path / "per_degradation.csv")["psnr_gain"].lt(0).all()
+
+
+def test_two_runs_started_in_the_same_second_never_share_a_run_dir(tmp_path):
+    command = [sys.executable, "-m", "denoise_lab", *TINY, *SMALL_UNET, "test_after_fit=false", "logger=none"]
+    runs = [
+        subprocess.Popen(command, cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        for _ in range(2)
+    ]
+    assert [run.wait(timeout=300) for run in runs] == [0, 0]
+    dirs = sorted((tmp_path / "outputs" / "train" / "runs").iterdir())
+    assert len(dirs) == 2
+    assert all((d / "checkpoints" / "last.ckpt").is_file() and (d / "history.csv").is_file() for d in dirs)

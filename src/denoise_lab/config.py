@@ -8,6 +8,7 @@ their constructors, which run before training starts.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,8 @@ def fast_precision(accelerator: str) -> str:
 
 
 OmegaConf.register_new_resolver("fast_precision", fast_precision, replace=True)
+# ${pid:} in run and sweep dirs (conf/hydra/default.yaml): runs started in the same second stay apart.
+OmegaConf.register_new_resolver("pid", os.getpid, replace=True)
 
 
 def _require(condition: bool, message: str) -> None:
