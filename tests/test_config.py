@@ -80,6 +80,12 @@ def test_unknown_key_is_refused_at_composition():
         ("data.num_workers=-1", "data.num_workers must be >= 0 or null (auto), got -1"),
         ("threads=0", "threads must be >= 1 or null (one per core), got 0"),
         ("seed=x", "seed: Value 'x' of type 'str' could not be converted to Integer"),
+        ("optim.optimizer.lr=-1", "optim.optimizer.lr must be > 0, got -1"),
+        ("data=folder", "this data option reads a folder: give it as data.dir=/path/to/images"),
+        (
+            "degradation.ops.gaussian_noise.sigma=[-5,10]",
+            "degradation.ops.gaussian_noise.sigma must lie in [0, inf], got [-5, 10]",
+        ),
     ],
 )
 def test_bad_values_fail_with_one_line(override, message):
@@ -101,3 +107,12 @@ def test_default_precision_is_bf16_only_where_the_device_computes_it_natively(mo
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
     assert compose_config(["trainer=cpu"]).trainer.precision == "bf16-mixed"
     assert fast_precision("mps") == "32-true"
+
+
+def test_a_chains_inner_op_ranges_are_checked_too():
+    with pytest.raises(
+        ConfigError, match=r"degradation.ops.camera.ops.jpeg.quality must lie in \[1, 100\], got \[95, 0\]"
+    ):
+        validate(compose_config(["degradation=camera", "degradation.ops.camera.ops.jpeg.quality=[95,0]"]))
+    for preset in ("all", "chain", "camera", "seed000", "core", "seed002"):
+        validate(compose_config([f"degradation={preset}"]))  # every shipped range passes

@@ -126,3 +126,14 @@ def test_two_runs_started_in_the_same_second_never_share_a_run_dir(tmp_path):
     dirs = sorted((tmp_path / "outputs" / "train" / "runs").iterdir())
     assert len(dirs) == 2
     assert all((d / "checkpoints" / "last.ckpt").is_file() and (d / "history.csv").is_file() for d in dirs)
+
+
+def test_a_patch_far_larger_than_the_images_is_refused_in_one_line_before_allocating(tmp_path):
+    result = cli(*TINY, *SMALL_UNET, "data.patch_size=100000", cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("config error: train: a 100000 px crop is more than twice the size of image ")
+    )
+    assert "lower data.patch_size / data.val_crop_size, or set data.small_images=skip" in result.stderr

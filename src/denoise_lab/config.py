@@ -8,6 +8,7 @@ their constructors, which run before training starts.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,8 +102,53 @@ def check_ranges(cfg: DictConfig) -> None:
         f"threads must be >= 1 or null (one per core), got {cfg.threads}",
     )
     _require(trainer.max_epochs >= 1, f"trainer.max_epochs must be >= 1, got {trainer.max_epochs}")
+    lr = OmegaConf.select(cfg, "optim.optimizer.lr")
+    _require(lr is None or lr > 0, f"optim.optimizer.lr must be > 0, got {lr}")
+    _require(
+        "dir" not in data.keys() or not OmegaConf.is_missing(data, "dir"),  # noqa: SIM118 (`in` skips ??? values)
+        "this data option reads a folder: give it as data.dir=/path/to/images",
+    )
+    if cfg.get("degradation") is not None and cfg.degradation.get("ops") is not None:
+        check_op_ranges(cfg.degradation.ops)
     if cfg.get("eval") is not None:
         check_eval(cfg.eval)
+
+
+# Severity ranges ``[weakest, strongest]`` of the degradation ops, by key: the values each may take.
+OP_RANGE_LIMITS = {
+    "sigma": (0.0, math.inf),
+    "gain": (0.0, math.inf),
+    "read": (0.0, math.inf),
+    "peak": (1e-6, math.inf),
+    "amount": (0.0, 1.0),
+    "coverage": (0.0, 1.0),
+    "darkness": (0.0, 1.0),
+    "quality": (1.0, 100.0),
+    "kernel_size": (1.0, math.inf),
+    "factor": (1.0, math.inf),
+    "size": (0.0, 1.0),
+    "spots": (0.0, math.inf),
+    "scratches": (0.0, math.inf),
+    "smudges": (0.0, math.inf),
+}
+
+
+def check_op_ranges(ops: DictConfig, prefix: str = "degradation.ops") -> None:
+    """Every op's ranges within :data:`OP_RANGE_LIMITS` (a chain's inner ops too)."""
+    for name, op in ops.items():
+        if not isinstance(op, DictConfig):
+            continue
+        for key, (low, high) in OP_RANGE_LIMITS.items():
+            bounds = op.get(key)
+            if bounds is None or OmegaConf.is_missing(op, key):
+                continue
+            values = list(bounds) if not isinstance(bounds, int | float) else [bounds]
+            _require(
+                all(isinstance(v, int | float) and low <= v <= high for v in values),
+                f"{prefix}.{name}.{key} must lie in [{low:g}, {high:g}], got {values}",
+            )
+        if isinstance(op.get("ops"), DictConfig):
+            check_op_ranges(op.ops, f"{prefix}.{name}.ops")
 
 
 def check_tile(tile: DictConfig, name: str = "tile") -> None:

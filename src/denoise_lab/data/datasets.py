@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset, Sampler
 
+from denoise_lab.config import ConfigError
 from denoise_lab.data.sources import LoadedImage
 from denoise_lab.seeding import TRAIN_PATCHES, derive_seed
 
@@ -56,6 +57,14 @@ def fit_to_size(images: list[LoadedImage], size: int, policy: str, purpose: str)
                 f"{purpose}: every image is smaller than {size} px; lower the size or use small_images=pad"
             )
         return kept
+
+    tiny = min(small, key=lambda im: min(im.clean.shape[:2]))
+    if size > 2 * min(tiny.clean.shape[:2]):  # mostly mirror images of itself; a typo such as 100000 would
+        h, w = tiny.clean.shape[:2]  # allocate gigabytes before any training
+        raise ConfigError(
+            f"{purpose}: a {size} px crop is more than twice the size of image '{tiny.name}' ({w}x{h}): "
+            "lower data.patch_size / data.val_crop_size, or set data.small_images=skip"
+        )
 
     def pad(array: np.ndarray | None) -> np.ndarray | None:
         if array is None:
