@@ -90,7 +90,9 @@ def main(cfg: DictConfig) -> None:
         log.error("config error: %s", error)
         sys.exit(f"config error: {error}")
     if counts["refused"]:
-        sys.exit(f"refused to overwrite {counts['refused']} existing file(s) in '{cfg.output}' (overwrite=true)")
+        sys.exit(
+            f"refused to overwrite {counts['refused']} existing file(s) in '{cfg.output}' (overwrite=true)"
+        )
 
 
 if __name__ == "__main__":
