@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 
+import pandas as pd
 import pytest
 import torch
 
@@ -11,6 +12,8 @@ import denoise_lab.pretrained
 from denoise_lab import checkpoints
 from denoise_lab.checkpoints import load_checkpoint, read_safely, shipped_names
 from denoise_lab.config import ConfigError
+from denoise_lab.evaluate import evaluate
+from tests.test_evaluate import evaluate_config
 
 
 @pytest.mark.parametrize("name", shipped_names())
@@ -80,7 +83,8 @@ def test_the_recipe_trains_with_ema_ships_and_fine_tunes_from_the_shipped_file(
         "model.widths=[8,16]",
         "model.blocks=1",
     ]
-    cfg = tiny_cfg(*small, "compile=false", "test_after_fit=false", run_name="pretrain")
+    same_report = ["eval.protocol=standard", "eval.baselines.methods=[]", "eval.sigmas=[25]"]
+    cfg = tiny_cfg(*small, "compile=false", *same_report, run_name="pretrain")
     assert list(cfg.data.holdout) == ["coffee", "ihc"] and "ema" in cfg.callbacks
     run(cfg)
     best = tmp_path / "pretrain" / "checkpoints" / "best.ckpt"
@@ -89,6 +93,14 @@ def test_the_recipe_trains_with_ema_ships_and_fine_tunes_from_the_shipped_file(
     assert not torch.equal(
         saved["state_dict"]["model.tail.weight"], saved["current_model_state"]["model.tail.weight"]
     )
+
+    # the run's own report judged the EMA weights, as evaluate (and predict) load them from best.ckpt
+    evaluate(evaluate_config(tmp_path, f"ckpt_path={best}", *same_report))
+    model_rows = [
+        pd.read_csv(folder / "metrics.csv").query("method == 'model'")[["degradation", "psnr", "ssim"]]
+        for folder in (tmp_path / "pretrain", tmp_path / "report")
+    ]
+    pd.testing.assert_frame_equal(*(rows.reset_index(drop=True) for rows in model_rows))
 
     monkeypatch.setattr(checkpoints, "PRETRAINED_DIR", tmp_path / "shipped")
     ship(best, "tiny", table=None, recipe="test")

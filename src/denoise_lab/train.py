@@ -20,6 +20,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import WeightAveraging
 from omegaconf import DictConfig, OmegaConf
 
 from denoise_lab.callbacks import TrainingDiverged
@@ -117,6 +118,9 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     if checkpoint and checkpoint.best_model_score is not None:
         metrics[cfg.optimized_metric] = float(checkpoint.best_model_score)  # sweeps compare best, not last
     if cfg.get("test_after_fit", True):
+        # Test and report the weights best.ckpt's state_dict holds (with callbacks.ema, the averaged ones, as
+        # evaluate and predict load them); Lightning's averaging callback would load the raw weights instead.
+        trainer.callbacks = [c for c in trainer.callbacks if not isinstance(c, WeightAveraging)]
         metrics.update(trainer.test(module, datamodule=datamodule, ckpt_path=best or None, verbose=False)[0])
         if trainer.is_global_zero:
             table = write_test_report(
