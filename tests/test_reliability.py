@@ -137,3 +137,31 @@ def test_a_patch_far_larger_than_the_images_is_refused_in_one_line_before_alloca
         .startswith("config error: train: a 100000 px crop is more than twice the size of image ")
     )
     assert "lower data.patch_size / data.val_crop_size, or set data.small_images=skip" in result.stderr
+
+
+def decompression_bomb(path: Path) -> Path:
+    """A 16000 x 12000 1-bit PNG: a few KB on disk, 192 megapixels once decoded."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("1", (16000, 12000)).save(path)
+    return path
+
+
+def test_a_decompression_bomb_is_skipped_and_counted_in_predict_and_in_training(
+    tmp_path, identity_checkpoint
+):
+    photos = tmp_path / "photos"
+    bomb = decompression_bomb(photos / "bomb.png")
+    for seed in range(3):
+        write_image(photos / f"ok{seed}.png", 96, 96, seed=seed)
+    restored = predict_cli(f"ckpt_path={identity_checkpoint}", f"input={photos}", "output=out", cwd=tmp_path)
+    assert restored.returncode == 0, restored.stderr[-2000:]
+    assert "restored 3 of 4 images" in restored.stdout and "skipped 1 unreadable" in restored.stdout
+    assert f"skipping unreadable image {bomb} (Image size (192000000 pixels) exceeds limit" in restored.stdout
+    assert "Set max_megapixels higher to read it" in restored.stdout
+    trained = cli(
+        *TINY, *SMALL_UNET, "data=folder", f"data.dir={photos}", "test_after_fit=false", cwd=tmp_path
+    )
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    assert "skipped 1 unreadable of 4 image files" in trained.stdout + trained.stderr

@@ -102,6 +102,7 @@ def check_ranges(cfg: DictConfig) -> None:
         f"threads must be >= 1 or null (one per core), got {cfg.threads}",
     )
     _require(trainer.max_epochs >= 1, f"trainer.max_epochs must be >= 1, got {trainer.max_epochs}")
+    _require(cfg.max_megapixels > 0, f"max_megapixels must be > 0, got {cfg.max_megapixels}")
     lr = OmegaConf.select(cfg, "optim.optimizer.lr")
     _require(lr is None or lr > 0, f"optim.optimizer.lr must be > 0, got {lr}")
     _require(
@@ -198,6 +199,7 @@ class RunSchema:
     init_from: str | None = None
     channels_last: bool = True
     compile: bool = False
+    max_megapixels: float = 179.0
     threads: int | None = None
     data: DataSchema = field(default_factory=DataSchema)
     trainer: TrainerSchema = field(default_factory=TrainerSchema)

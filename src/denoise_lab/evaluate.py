@@ -25,7 +25,7 @@ from denoise_lab.config import CONFIG_DIR, ConfigError, check_eval
 from denoise_lab.data import DenoiseDataModule
 from denoise_lab.data.datamodule import split_by_image
 from denoise_lab.data.datasets import FixedCrops, fit_to_size
-from denoise_lab.data.sources import LoadedImage
+from denoise_lab.data.sources import LoadedImage, limit_megapixels
 from denoise_lab.evaluation import Evaluator, crop_cases, grid_pairs, standard_cases
 from denoise_lab.perceptual import load_lpips
 from denoise_lab.reporting.report import write_report
@@ -119,6 +119,7 @@ def report_after_training(
 def evaluate(cfg: DictConfig) -> pd.DataFrame:
     """The ``evaluate`` task: rebuild from the checkpoint, replace data/degradation if asked, report."""
     check_eval(cfg.eval)
+    limit_megapixels(cfg.max_megapixels)
     model, run_cfg = load_checkpoint(cfg.ckpt_path)
     for group in ("data", "degradation"):
         if cfg.get(group) is not None:

@@ -20,7 +20,7 @@ from rich.progress import track
 
 from denoise_lab.checkpoints import load_checkpoint
 from denoise_lab.config import CONFIG_DIR, ConfigError, check_tile
-from denoise_lab.data.sources import find_images
+from denoise_lab.data.sources import DECODE_ERRORS, find_images, limit_megapixels, why_unreadable
 from denoise_lab.photos import read_photo, write_photo
 from denoise_lab.tiling import device_of, restorer
 
@@ -45,6 +45,7 @@ def predict(cfg: DictConfig) -> dict[str, int]:
     """Restore every photo of ``cfg.input`` into ``cfg.output``; return the counts written, skipped
     (unreadable) and refused (an output file already there, kept unless ``overwrite=true``)."""
     check_tile(cfg.tile)
+    limit_megapixels(cfg.max_megapixels)
     output = Path(cfg.output).expanduser()
     files, root = inputs(Path(cfg.input).expanduser(), cfg.recursive, output)
     if output.resolve() == root.resolve():
@@ -63,8 +64,8 @@ def predict(cfg: DictConfig) -> dict[str, int]:
             continue
         try:
             photo = read_photo(path)
-        except (OSError, ValueError) as error:  # Pillow's and tifffile's ways of saying "not an image"
-            log.warning("skipping unreadable image %s (%s)", path, error)
+        except DECODE_ERRORS as error:
+            log.warning("skipping unreadable image %s (%s)", path, why_unreadable(error))
             counts["skipped"] += 1
             continue
         write_photo(target, photo, restore(photo.rgb), cfg.jpeg_quality)

@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from denoise_lab.callbacks import TrainingDiverged
 from denoise_lab.checkpoints import load_checkpoint
 from denoise_lab.config import CONFIG_DIR, ConfigError, validate
+from denoise_lab.data.sources import limit_megapixels
 from denoise_lab.evaluate import report_after_training
 from denoise_lab.module import DenoiseModule
 from denoise_lab.reporting.tables import write_test_report
@@ -97,6 +98,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     L.seed_everything(cfg.seed, workers=True)
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
+    limit_megapixels(cfg.max_megapixels)
     datamodule, module, trainer = build(cfg)
     if cfg.get("init_from"):
         initialise(module, cfg.init_from)

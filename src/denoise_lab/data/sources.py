@@ -16,6 +16,22 @@ from PIL import Image, UnidentifiedImageError
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+# What decoding a file that is not a usable image raises: Pillow's and tifffile's errors, and Pillow's
+# decompression-bomb guard (an image over ``max_megapixels``), all skipped and counted, never fatal.
+DECODE_ERRORS = (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError)
+
+
+def why_unreadable(error: Exception) -> str:
+    """The reason a file was skipped, with the setting that lifts Pillow's size limit where that was it."""
+    if isinstance(error, Image.DecompressionBombError):
+        return f"{error} Set max_megapixels higher to read it"
+    return str(error)
+
+
+def limit_megapixels(megapixels: float) -> None:
+    """Pillow refuses images over ``megapixels`` (its decompression-bomb guard, 179 by default: a 23 KB
+    PNG can claim 16000 x 12000 pixels); the ``max_megapixels`` setting of train, evaluate and predict."""
+    Image.MAX_IMAGE_PIXELS = int(megapixels * 1e6 / 2)  # Pillow raises above twice this, warns above it
 
 
 @dataclass
@@ -64,8 +80,8 @@ def try_read_rgb(path: Path) -> np.ndarray | None:
     """:func:`read_rgb`, or ``None`` with a warning when the file cannot be decoded."""
     try:
         return read_rgb(path)
-    except (OSError, UnidentifiedImageError, ValueError) as error:
-        log.warning("skipping unreadable image %s (%s)", path, error)
+    except DECODE_ERRORS as error:
+        log.warning("skipping unreadable image %s (%s)", path, why_unreadable(error))
         return None
 
 
