@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -165,3 +166,61 @@ def test_a_decompression_bomb_is_skipped_and_counted_in_predict_and_in_training(
     )
     assert trained.returncode == 0, trained.stderr[-2000:]
     assert "skipped 1 unreadable of 4 image files" in trained.stdout + trained.stderr
+
+
+class RunsCode:
+    """A pickle payload that would create ``marker`` if it ran."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_resuming_from_a_bad_checkpoint_says_what_is_wrong_in_one_line(tmp_path):
+    first = cli(*TINY, *SMALL_UNET, "hydra.run.dir=first", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    last = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    truncated = tmp_path / "truncated.ckpt"
+    truncated.write_bytes(last.read_bytes()[:1000])
+    tampered = tmp_path / "tampered.ckpt"
+    tampered.write_bytes(
+        pickle.dumps({"state_dict": RunsCode(tmp_path / "pwned")}, protocol=2)
+    )  # as torch.save
+    no_state = tmp_path / "no_state.ckpt"
+    torch.save({"epoch": 1}, no_state)
+    cases = [
+        (
+            ["model.width=16"],
+            last,
+            "holds 'encoders.0.0.weight' of shape (8, 3, 3, 3) where UNet has (16, 3, 3, 3)",
+        ),
+        (["model=cae"], last, "lacks the weight 'encoder.0.weight' of ConvAutoencoder: another model"),
+        ([], truncated, "is not a readable checkpoint: truncated or not a PyTorch file"),
+        ([], tampered, "was refused for safety: it holds pickled objects other than weights"),
+        ([], no_state, "holds no state_dict: it is not a training checkpoint"),
+    ]
+    text = tmp_path / "text.ckpt"
+    text.write_text("not a checkpoint")
+    cases.append(([], text, "is not a readable checkpoint: truncated or not a PyTorch file"))
+    for overrides, checkpoint, message in cases:
+        shrink = [] if overrides == ["model=cae"] else SMALL_UNET
+        result = cli(
+            *TINY, *shrink, *overrides, f"ckpt_path={checkpoint}", "hydra.run.dir=again", cwd=tmp_path
+        )
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-1500:]
+        line = result.stderr.strip().splitlines()[-1]
+        assert line.startswith("config error: ") and message in line, line
+        assert "weights_only=False" not in result.stderr + result.stdout
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_ckpt_path_last_resumes_a_fixed_run_dir_into_itself(tmp_path):
+    first = cli(*TINY, *SMALL_UNET, "hydra.run.dir=fixed", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    again = cli(
+        *TINY, *SMALL_UNET, "trainer.max_epochs=2", "ckpt_path=last", "hydra.run.dir=fixed", cwd=tmp_path
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert torch.load(tmp_path / "fixed" / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 1

@@ -17,6 +17,7 @@ but never run code.
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +47,50 @@ def shipped_path(name: str) -> Path:
 
 
 def read_safely(path: Path) -> Any:
-    """``torch.load`` with ``weights_only=True``; a file it refuses is a one-line :class:`ConfigError`."""
+    """``torch.load`` with ``weights_only=True``; a file it refuses is a one-line :class:`ConfigError`
+    that says why (never torch's advice to retry with ``weights_only=False``, which would run the code)."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # truncated, tampered (pickled code is refused), or not a torch file at all
-        raise ConfigError(f"'{path}' is not a readable checkpoint ({type(error).__name__})") from None
+    except pickle.UnpicklingError as error:
+        if "Unsupported global" not in str(error):  # a broken stream, not a refused object
+            raise ConfigError(
+                f"'{path}' is not a readable checkpoint: truncated or not a PyTorch file"
+            ) from None
+        raise ConfigError(
+            f"'{path}' was refused for safety: it holds pickled objects other than weights, which loading "
+            "would run as code"
+        ) from None
+    except Exception as error:  # truncated, empty, or not a torch file at all
+        raise ConfigError(
+            f"'{path}' is not a readable checkpoint: truncated or not a PyTorch file ({type(error).__name__})"
+        ) from None
+
+
+def check_resumable(path: Path, model: nn.Module) -> None:
+    """Before ``trainer.fit(ckpt_path=...)``: the file loads safely and its weights fit ``model``, else one
+    line naming the first mismatch (Lightning would raise a page of tensor names)."""
+    checkpoint = read_safely(path)
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise ConfigError(f"ckpt_path '{path}' holds no state_dict: it is not a training checkpoint")
+    saved = {
+        k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")
+    }
+    expected = model.state_dict()
+    for key, value in expected.items():
+        if key not in saved:
+            raise ConfigError(
+                f"ckpt_path '{path}' lacks the weight '{key}' of {type(model).__name__}: another model"
+            )
+        if tuple(saved[key].shape) != tuple(value.shape):
+            raise ConfigError(
+                f"ckpt_path '{path}' holds '{key}' of shape {tuple(saved[key].shape)} where "
+                f"{type(model).__name__} has {tuple(value.shape)}: another model size (give the run's model settings)"
+            )
+    extra = sorted(set(saved) - set(expected))
+    if extra:
+        raise ConfigError(
+            f"ckpt_path '{path}' holds '{extra[0]}', which {type(model).__name__} lacks: another model"
+        )
 
 
 def build_model(config: dict[str, Any], state: dict[str, torch.Tensor], source: Path) -> nn.Module:

@@ -24,7 +24,7 @@ from lightning.pytorch.callbacks import WeightAveraging
 from omegaconf import DictConfig, OmegaConf
 
 from denoise_lab.callbacks import TrainingDiverged
-from denoise_lab.checkpoints import load_checkpoint
+from denoise_lab.checkpoints import check_resumable, load_checkpoint
 from denoise_lab.config import CONFIG_DIR, ConfigError, validate
 from denoise_lab.data.sources import limit_megapixels
 from denoise_lab.evaluate import report_after_training
@@ -35,11 +35,14 @@ log = logging.getLogger(__name__)
 
 
 def resolve_checkpoint(ckpt_path: str | None, runs_dir: Path, run_dir: Path) -> str | None:
-    """``last`` means the newest ``checkpoints/last.ckpt`` of an earlier run of this task; else a path."""
+    """``last`` means the newest ``checkpoints/last.ckpt`` of an earlier run of this task (or of this run
+    dir, when a fixed ``hydra.run.dir`` is resumed into itself); else a path."""
     if ckpt_path is None:
         return None
     if ckpt_path == "last":
         earlier = [p for p in runs_dir.glob("**/checkpoints/last.ckpt") if run_dir not in p.parents]
+        if not earlier and (run_dir / "checkpoints" / "last.ckpt").is_file():  # resumed into its own run dir
+            earlier = [run_dir / "checkpoints" / "last.ckpt"]
         if not earlier:
             raise ConfigError(f"ckpt_path=last: no earlier run under '{runs_dir}' has checkpoints/last.ckpt")
         return str(max(earlier, key=lambda p: p.stat().st_mtime))
@@ -109,6 +112,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         sum(p.numel() for p in module.parameters()) / 1e6,
     )
     if ckpt_path:
+        check_resumable(Path(ckpt_path), module.model)
         log.info("resuming from %s", ckpt_path)
 
     start = time.perf_counter()
