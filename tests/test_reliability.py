@@ -224,3 +224,23 @@ def test_ckpt_path_last_resumes_a_fixed_run_dir_into_itself(tmp_path):
     )
     assert again.returncode == 0, again.stderr[-2000:]
     assert torch.load(tmp_path / "fixed" / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 1
+
+
+def test_cmyk_and_palette_photos_come_back_in_their_mode_and_an_animated_gif_is_skipped_with_a_word(
+    tmp_path, identity_checkpoint
+):
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    rgb = write_image(photos / "rgb.png", 64, 64)
+    Image.open(rgb).convert("CMYK").save(photos / "cmyk.jpg")
+    Image.open(rgb).quantize(16).save(photos / "palette.png")
+    frames = [Image.open(rgb).rotate(90 * k) for k in range(3)]
+    frames[0].save(photos / "animated.gif", save_all=True, append_images=frames[1:])
+    result = predict_cli(f"ckpt_path={identity_checkpoint}", f"input={photos}", "output=out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "restored 3 of 4 images" in result.stdout and "skipped 1 unreadable" in result.stdout
+    assert "an image of 3 frames (animated or multi-page); restore them as separate files" in result.stdout
+    assert Image.open(tmp_path / "out" / "cmyk.jpg").mode == "CMYK"
+    assert Image.open(tmp_path / "out" / "palette.png").mode == "P"
+    assert not (tmp_path / "out" / "animated.gif").exists()

@@ -4,7 +4,9 @@ Training decodes to 8-bit RGB (:func:`denoise_lab.data.sources.read_rgb`); a pho
 it came with instead: grayscale stays grayscale (the network sees it repeated over RGB, and the mean of
 the three restored channels is written), an alpha channel is passed through untouched, 16-bit stays
 16-bit (Pillow for 16-bit grayscale, tifffile for 16-bit colour TIFFs, which Pillow reads as 8-bit), and
-the file format, ICC profile and EXIF are kept.
+the file format, ICC profile and EXIF are kept; CMYK and palette images are written back as CMYK and as a
+palette. An animated or multi-page image is refused with its frame count (restoring its first frame alone would
+lose the others).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Photo:
     alpha: np.ndarray | None = None
     format: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    mode: str | None = None  # "CMYK" or "P" (palette): written back in that mode, not as RGB
 
 
 def _to_tensor(array: np.ndarray, scale: float) -> Tensor:
@@ -57,6 +60,11 @@ def read_photo(path: Path) -> Photo:
     if path.suffix.lower() in (".tif", ".tiff") and (photo := _read_tiff16(path)) is not None:
         return photo
     with Image.open(path) as image:
+        frames = getattr(image, "n_frames", 1)
+        if frames > 1:
+            raise ValueError(
+                f"an image of {frames} frames (animated or multi-page); restore them as separate files"
+            )
         info = {k: image.info[k] for k in ("icc_profile", "exif", "dpi") if k in image.info}
         if image.mode in SIXTEEN_BIT_MODES:
             array = np.clip(np.asarray(image, dtype=np.int64), 0, 65535)
@@ -68,7 +76,8 @@ def read_photo(path: Path) -> Photo:
     alpha = array[..., -1] if has_alpha else None
     if has_alpha:
         array = array[..., 0] if gray else array[..., :3]
-    return Photo(_to_tensor(array, 255.0), gray=gray, bits=8, alpha=alpha, format=image.format, info=info)
+    mode = image.mode if image.mode in ("CMYK", "P") and not has_alpha else None
+    return Photo(_to_tensor(array, 255.0), gray, 8, alpha, image.format, info, mode)
 
 
 def write_photo(path: Path, photo: Photo, restored: Tensor, jpeg_quality: int = 95) -> None:
@@ -87,4 +96,9 @@ def write_photo(path: Path, photo: Photo, restored: Tensor, jpeg_quality: int = 
     options: dict[str, Any] = dict(photo.info)
     if photo.format in ("JPEG", "WEBP"):
         options["quality"] = jpeg_quality
-    Image.fromarray(array).save(path, format=photo.format, **options)
+    image = Image.fromarray(array)
+    if photo.mode == "P":  # a palette image gets a palette again (256 colours, chosen for the restored image)
+        image = image.quantize(256)
+    elif photo.mode == "CMYK":
+        image = image.convert("CMYK")
+    image.save(path, format=photo.format, **options)

@@ -15,7 +15,7 @@ from PIL import Image, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 # What decoding a file that is not a usable image raises: Pillow's and tifffile's errors, and Pillow's
 # decompression-bomb guard (an image over ``max_megapixels``), all skipped and counted, never fatal.
 DECODE_ERRORS = (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError)
