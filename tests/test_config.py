@@ -80,7 +80,7 @@ def test_unknown_key_is_refused_at_composition():
         ("data.num_workers=-1", "data.num_workers must be >= 0 or null (auto), got -1"),
         ("threads=0", "threads must be >= 1 or null (one per core), got 0"),
         ("seed=x", "seed: Value 'x' of type 'str' could not be converted to Integer"),
-        ("optim.optimizer.lr=-1", "optim.optimizer.lr must be > 0, got -1"),
+        ("optim.optimizer.lr=-1", "optim.optimizer.lr must be >= 0, got -1"),
         ("data=folder", "this data option reads a folder: give it as data.dir=/path/to/images"),
         (
             "degradation.ops.gaussian_noise.sigma=[-5,10]",

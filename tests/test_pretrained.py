@@ -120,3 +120,24 @@ def test_the_recipe_trains_with_ema_ships_and_fine_tunes_from_the_shipped_file(
         ConfigError, match="init_from 'pretrained:tiny' holds another architecture than model UNet"
     ):
         initialise(other, "pretrained:tiny")
+
+
+# The shipped gaussian model on a fixed held-out crop (coffee, centre 256², sigma 25, noise seeded 0),
+# measured when it was shipped; a change that moves it by more than 0.1 dB changed the model or its path.
+GAUSSIAN_CROP_PSNR = None
+
+
+@pytest.mark.skipif("gaussian" not in shipped_names(), reason="pretrained:gaussian is not shipped")
+def test_the_shipped_gaussian_model_keeps_its_quality_on_a_fixed_heldout_crop():
+    from skimage import data
+
+    from denoise_lab.evaluation import centre
+    from denoise_lab.metrics import psnr
+    from denoise_lab.tiling import restorer
+
+    clean = centre(torch.from_numpy(data.coffee()).permute(2, 0, 1).float()[None] / 255, 256)
+    noisy = clean + 25 / 255 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0))
+    restore = restorer(denoise_lab.pretrained.load("gaussian"), torch.device("cpu"), size=512, overlap=192)
+    measured = float(psnr(restore(noisy).clamp(0, 1), clean))
+    assert measured == pytest.approx(GAUSSIAN_CROP_PSNR, abs=0.1)
+    assert measured > float(psnr(noisy.clamp(0, 1), clean)) + 6  # and it denoises: sigma 25 is ~20.5 dB

@@ -47,7 +47,9 @@ def fast_precision(accelerator: str) -> str:
 
 OmegaConf.register_new_resolver("fast_precision", fast_precision, replace=True)
 # ${pid:} in run and sweep dirs (conf/hydra/default.yaml): runs started in the same second stay apart.
-OmegaConf.register_new_resolver("pid", os.getpid, replace=True)
+# Cached like Hydra's ${now:}: the value travels with the config into a launcher's worker processes, so
+# every job of a sweep resolves the same sweep dir.
+OmegaConf.register_new_resolver("pid", os.getpid, replace=True, use_cache=True)
 
 
 def _require(condition: bool, message: str) -> None:
@@ -104,7 +106,7 @@ def check_ranges(cfg: DictConfig) -> None:
     _require(trainer.max_epochs >= 1, f"trainer.max_epochs must be >= 1, got {trainer.max_epochs}")
     _require(cfg.max_megapixels > 0, f"max_megapixels must be > 0, got {cfg.max_megapixels}")
     lr = OmegaConf.select(cfg, "optim.optimizer.lr")
-    _require(lr is None or lr > 0, f"optim.optimizer.lr must be > 0, got {lr}")
+    _require(lr is None or lr >= 0, f"optim.optimizer.lr must be >= 0, got {lr}")  # 0: frozen weights
     _require(
         "dir" not in data.keys() or not OmegaConf.is_missing(data, "dir"),  # noqa: SIM118 (`in` skips ??? values)
         "this data option reads a folder: give it as data.dir=/path/to/images",

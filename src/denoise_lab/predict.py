@@ -46,12 +46,12 @@ def predict(cfg: DictConfig) -> dict[str, int]:
     (unreadable) and refused (an output file already there, kept unless ``overwrite=true``)."""
     check_tile(cfg.tile)
     limit_megapixels(cfg.max_megapixels)
-    output = Path(cfg.output).expanduser()
-    files, root = inputs(Path(cfg.input).expanduser(), cfg.recursive, output)
-    if output.resolve() == root.resolve():
+    source, output = Path(cfg.input).expanduser(), Path(cfg.output).expanduser()
+    if output.resolve() == (source if source.is_dir() else source.parent).resolve():
         raise ConfigError(
             f"output '{output}' is the input folder: restored photos keep their names, give another folder"
         )
+    files, root = inputs(source, cfg.recursive, output)
     model, _ = load_checkpoint(cfg.ckpt_path)
     device = device_of(cfg.device)
     restore = restorer(model, device, cfg.tile.size, cfg.tile.overlap, cfg.tile.align, cfg.self_ensemble)
