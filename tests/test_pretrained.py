@@ -78,7 +78,7 @@ def test_the_recipe_trains_with_ema_ships_and_fine_tunes_from_the_shipped_file(
 
     small = [
         "experiment=pretrain_gaussian",
-        "degradation=gaussian",
+        "degradation=blind_gaussian",
         "model=drunet",
         "model.widths=[8,16]",
         "model.blocks=1",
