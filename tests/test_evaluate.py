@@ -130,6 +130,37 @@ def test_standard_protocol_noise_is_seeded_unclipped_and_scored_on_uint8(tmp_pat
     )
 
 
+def test_y_channel_and_border_crop_are_applied_and_stated_in_the_notes(tmp_path, identity_checkpoint):
+    from skimage.color import rgb2ycbcr
+
+    write_image(tmp_path / "set" / "0.png", 48, 64)
+    cfg = evaluate_config(
+        tmp_path,
+        f"ckpt_path={identity_checkpoint}",
+        "data=folder",
+        f"data.dir={tmp_path / 'set'}",
+        "eval.protocol=standard",
+        "eval.images=all",
+        "eval.sigmas=[25]",
+        "eval.baselines.methods=[]",
+        "eval.color=y",
+        "eval.crop_border=4",
+    )
+    summary = evaluate(cfg)
+    clean = np.asarray(__import__("PIL.Image").Image.open(tmp_path / "set" / "0.png")) / 255.0
+    noise = torch.randn((1, 3, 48, 64), generator=torch.Generator().manual_seed(0))[0].permute(1, 2, 0)
+    restored = (
+        np.clip(clean + 25 / 255.0 * noise.numpy(), 0, 1) * 255
+    ).round() / 255  # the identity's output
+    y = [rgb2ycbcr(x)[4:-4, 4:-4, 0] for x in (clean, restored)]
+    assert rows(summary, "gaussian_noise_25").loc["model", "psnr"] == pytest.approx(
+        peak_signal_noise_ratio(*y, data_range=255.0), abs=1e-3
+    )
+    notes = (tmp_path / "report" / "report.md").read_text()
+    assert "PSNR, SSIM and MSE taken on the Y channel of ITU-R BT.601" in notes
+    assert "4 px cropped from every border (eval.color=y, eval.crop_border=4)" in notes
+
+
 def test_standard_cases_hand_the_model_the_unclipped_noisy_float_image():
     image = types.SimpleNamespace(clean=np.full((8, 8, 3), 250, dtype=np.uint8))
     (case,) = standard_cases([image], [50], seed=0, device=torch.device("cpu"))

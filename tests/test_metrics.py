@@ -91,3 +91,23 @@ def test_sharpness_falls_with_blur_and_rises_with_noise():
     _, blurred = PAIRS[1]
     values = laplacian_variance(as_batch(blurred, clean, noisy))
     assert values[0] < values[1] < values[2]
+
+
+@pytest.mark.parametrize("k", range(0, len(PAIRS), 2))
+def test_y_channel_scores_match_scikit_image_on_bt601_luma_with_a_border_crop(k):
+    """eval.color=y eval.crop_border=4: BasicSR's and KAIR's convention, checked against scikit-image."""
+    from skimage.color import rgb2ycbcr
+
+    from denoise_lab.metrics import scored_view
+
+    clean, distorted = PAIRS[k]
+    y_clean, y_distorted = (rgb2ycbcr(x)[4:-4, 4:-4, 0] for x in (clean, distorted))  # Y in [16, 235]
+    ours = [scored_view(as_batch(x), "y", 4) for x in (distorted, clean)]
+    assert ours[0].shape[1] == 1
+    assert psnr(*ours).item() == pytest.approx(
+        peak_signal_noise_ratio(y_clean, y_distorted, data_range=255.0), abs=1e-3
+    )
+    reference = structural_similarity(
+        y_clean, y_distorted, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255.0
+    )
+    assert ssim(*ours).item() == pytest.approx(reference, abs=1e-4)

@@ -169,7 +169,8 @@ def check_tile(tile: DictConfig, name: str = "tile") -> None:
 
 def check_eval(settings: DictConfig) -> None:
     """The evaluation report's settings (``eval``: conf/eval/default.yaml)."""
-    for key, allowed in {"protocol": ("mixed", "standard"), "images": ("heldout", "all")}.items():
+    choices = {"protocol": ("mixed", "standard"), "images": ("heldout", "all"), "color": ("rgb", "y")}
+    for key, allowed in choices.items():
         _require(
             settings[key] in allowed, f"eval.{key} must be one of {list(allowed)}, got '{settings[key]}'"
         )
@@ -180,6 +181,7 @@ def check_eval(settings: DictConfig) -> None:
         limit is None or limit >= 0, f"eval.baselines.max_images must be >= 0 or null (all), got {limit}"
     )
     _require(settings.view_size >= 16, f"eval.view_size must be >= 16 pixels, got {settings.view_size}")
+    _require(settings.crop_border >= 0, f"eval.crop_border must be >= 0 pixels, got {settings.crop_border}")
     _require(
         all(s > 0 for s in settings.sigmas), f"eval.sigmas must be positive, got {list(settings.sigmas)}"
     )

@@ -92,8 +92,11 @@ def write_evaluation(
         view_size=settings.view_size,
         figure_examples=settings.figure_examples,
         grid=grid_pairs(n_images, ops, settings.grid_images),
+        color=settings.color,
+        crop_border=settings.crop_border,
     )
     records = evaluator.evaluate(cases)
+    notes.insert(0, scoring_note(settings.color, settings.crop_border))
     if (records["scope"] == "baselines").any():
         limit = settings.baselines.max_images
         notes.append(
@@ -106,6 +109,15 @@ def write_evaluation(
     summary = write_report(out_dir, records, header, notes, evaluator.examples, evaluator.grid_examples)
     log.info("evaluation report: %s", out_dir / "report.md")
     return summary
+
+
+def scoring_note(color: str, crop_border: int) -> str:
+    """The convention PSNR, SSIM and MSE were taken in (``eval.color``, ``eval.crop_border``)."""
+    channels = (
+        "the Y channel of ITU-R BT.601 (as BasicSR and KAIR: Y in [16, 235])" if color == "y" else "RGB"
+    )
+    border = f"{crop_border} px cropped from every border" if crop_border else "no border crop"
+    return f"PSNR, SSIM and MSE taken on {channels}, {border} (eval.color={color}, eval.crop_border={crop_border})."
 
 
 def report_after_training(

@@ -34,7 +34,7 @@ from denoise_lab.data.datamodule import PAIRED_OP
 from denoise_lab.data.datasets import to_tensor
 from denoise_lab.data.sources import LoadedImage
 from denoise_lab.degradations import DegradationBank, DegradationOp, GaussianNoise
-from denoise_lab.metrics import mse_255, psnr, ssim
+from denoise_lab.metrics import mse_255, psnr, scored_view, ssim
 from denoise_lab.no_reference import MEASURES
 from denoise_lab.perceptual import Distance
 
@@ -129,8 +129,11 @@ class Evaluator:
         view_size: int = 128,
         figure_examples: int = 4,
         grid: set[tuple[int, str]] = frozenset(),
+        color: str = "rgb",
+        crop_border: int = 0,
     ) -> None:
         self.restore, self.quantize, self.lpips = restore, quantize, lpips
+        self.color, self.crop_border = color, crop_border
         self.baselines = baselines or {}
         self.baseline_images, self.view_size = baseline_images, view_size
         self.figure_examples, self.grid = figure_examples, grid
@@ -147,7 +150,8 @@ class Evaluator:
     def measure(self, clean: Tensor, images: Tensor, reference: bool = True) -> dict[str, Tensor]:
         values = {name: f(images) for name, f in MEASURES.items()}
         if reference:
-            values.update(psnr=psnr(images, clean), ssim=ssim(images, clean), mse=mse_255(images, clean))
+            scored, truth = (scored_view(x, self.color, self.crop_border) for x in (images, clean))
+            values.update(psnr=psnr(scored, truth), ssim=ssim(scored, truth), mse=mse_255(scored, truth))
             if self.lpips is not None:
                 values["lpips"] = self.lpips(images, clean)
         return values

@@ -37,6 +37,22 @@ def ssim(restored: Tensor, clean: Tensor) -> Tensor:
     return full[..., bh : h - bh, bw : w - bw].flatten(1).mean(1)
 
 
+def rgb_to_y(images: Tensor) -> Tensor:
+    """(N, 3, H, W) RGB in [0, 1] -> (N, 1, H, W) luma Y of ITU-R BT.601 in [16/255, 235/255]: the channel
+    BasicSR's and KAIR's ``test_y_channel`` scores (scikit-image's ``rgb2ycbcr``), so a report can stand
+    beside the half of the literature that reports on Y."""
+    weights = images.new_tensor([65.481, 128.553, 24.966]).view(1, 3, 1, 1)
+    return ((images * weights).sum(1, keepdim=True) + 16.0) / 255.0
+
+
+def scored_view(images: Tensor, color: str = "rgb", crop_border: int = 0) -> Tensor:
+    """What PSNR and SSIM are taken on: RGB or Y (``color``), less ``crop_border`` pixels on every side
+    (the papers' convention for super-resolution and for scores comparable across borders)."""
+    if crop_border:
+        images = images[..., crop_border:-crop_border, crop_border:-crop_border]
+    return rgb_to_y(images) if color == "y" else images
+
+
 def mse_255(restored: Tensor, clean: Tensor) -> Tensor:
     """Mean squared error per sample on the 0-255 scale (seed 000's MSE column)."""
     return ((restored - clean) * 255.0).pow(2).flatten(1).mean(1)

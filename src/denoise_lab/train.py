@@ -27,7 +27,7 @@ from denoise_lab.callbacks import TrainingDiverged
 from denoise_lab.checkpoints import check_resumable, load_checkpoint
 from denoise_lab.config import CONFIG_DIR, ConfigError, validate
 from denoise_lab.data.sources import limit_megapixels
-from denoise_lab.evaluate import report_after_training
+from denoise_lab.evaluate import report_after_training, scoring_note
 from denoise_lab.module import DenoiseModule
 from denoise_lab.reporting.tables import write_test_report
 
@@ -134,6 +134,9 @@ def run(cfg: DictConfig) -> dict[str, Any]:
                 metrics,
                 datamodule.op_names,
                 extra={
+                    "scoring": scoring_note(
+                        "rgb", 0
+                    ),  # the test stage's convention; the report follows eval.*
                     "best_checkpoint": best,
                     "fit_seconds": round(fit_seconds, 1),
                     "epochs": trainer.current_epoch,

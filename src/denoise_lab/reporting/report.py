@@ -41,8 +41,8 @@ DECIMALS = {
     "colourfulness": 2,
 }
 MEASURE_NOTES = [
-    "PSNR on RGB over the whole image, data range 1; SSIM: 11x11 Gaussian window (sigma 1.5), RGB channels "
-    "averaged, mean over the windows inside the image (scikit-image's and Wang et al.'s convention); "
+    "PSNR with data range 1; SSIM: 11x11 Gaussian window (sigma 1.5), channels averaged, mean over the "
+    "windows inside the image (scikit-image's and Wang et al.'s convention); "
     "MSE on the 0-255 scale; LPIPS: AlexNet (lower is better).",
     "Entropy: Shannon entropy of the 8-bit BT.601 luminance histogram. Contrast: RMS contrast, the standard "
     "deviation of the luminance in % of full scale. Sharpness: variance of the 3x3 Laplacian of the "
