@@ -119,3 +119,20 @@ def write_image(path: Path, height: int = 40, width: int = 56, mode: str = "RGB"
         )
         Image.fromarray(array, mode=None).save(path)
     return path
+
+
+def write_trained_like_checkpoint(tmp_path: Path, model: str) -> tuple[Path, torch.nn.Module]:
+    """A checkpoint laid out as training writes it, of ``model`` with every weight random (its zero-initialised
+    output layers too, so the network really changes its input); returns its path and the network."""
+    cfg = compose_config([*TINY, f"model={model}", "degradation=gaussian"], tmp_path)
+    network = instantiate(cfg.model)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for param in network.parameters():
+            param.add_(0.05 * torch.randn_like(param))
+    path = tmp_path / f"{model}.ckpt"
+    state = {f"model.{k}": v for k, v in network.state_dict().items()}
+    torch.save(
+        {"hyper_parameters": {"config": OmegaConf.to_container(cfg, resolve=True)}, "state_dict": state}, path
+    )
+    return path, network.eval()
