@@ -135,7 +135,7 @@ def test_a_patch_far_larger_than_the_images_is_refused_in_one_line_before_alloca
     assert (
         result.stderr.strip()
         .splitlines()[-1]
-        .startswith("config error: train: a 100000 px crop is more than twice the size of image ")
+        .startswith("config error: train: a 100000 px crop is more than twice the size of every image")
     )
     assert "lower data.patch_size / data.val_crop_size, or set data.small_images=skip" in result.stderr
 
@@ -244,3 +244,70 @@ def test_cmyk_and_palette_photos_come_back_in_their_mode_and_an_animated_gif_is_
     assert Image.open(tmp_path / "out" / "cmyk.jpg").mode == "CMYK"
     assert Image.open(tmp_path / "out" / "palette.png").mode == "P"
     assert not (tmp_path / "out" / "animated.gif").exists()
+
+
+def bad_file_corpus(folder: Path) -> tuple[list[str], list[str]]:
+    """Every kind of file a user's folder holds; returns (names predict restores, names it skips)."""
+    from PIL import Image
+
+    rgb = write_image(folder / "rgb.png", 64, 64)
+    write_image(folder / "gray.png", mode="L")
+    write_image(folder / "rgba.png", mode="RGBA")
+    write_image(folder / "deep16.png", mode="I;16")
+    write_image(folder / "café_ñ.png", seed=4)  # non-ASCII name
+    write_image(folder / "tiny.png", 1, 1)
+    Image.open(rgb).convert("CMYK").save(folder / "cmyk.jpg")
+    Image.open(rgb).quantize(16).save(folder / "palette.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotated 90° clockwise
+    Image.open(rgb).save(folder / "exif_rotated.jpg", exif=exif)
+    frames = [Image.open(rgb).rotate(90 * k) for k in range(3)]
+    frames[0].save(folder / "animated.gif", save_all=True, append_images=frames[1:])
+    photo = folder / "photo.jpg"
+    Image.open(rgb).save(photo)
+    (folder / "truncated.jpg").write_bytes(photo.read_bytes()[:300])
+    photo.unlink()
+    (folder / "zero.png").write_bytes(b"")
+    (folder / "text.jpg").write_text("not an image")
+    decompression_bomb(folder / "bomb.png")
+    (folder / "loop").mkdir()
+    (folder / "loop" / "up").symlink_to("..")  # a symlink loop
+    restored = [
+        "café_ñ.png",
+        "cmyk.jpg",
+        "deep16.png",
+        "exif_rotated.jpg",
+        "gray.png",
+        "palette.png",
+        "rgb.png",
+    ]
+    restored += ["rgba.png", "tiny.png"]
+    return restored, ["animated.gif", "bomb.png", "text.jpg", "truncated.jpg", "zero.png"]
+
+
+def test_the_bad_file_corpus_is_restored_or_skipped_file_by_file_with_exact_counts(
+    tmp_path, identity_checkpoint
+):
+    from PIL import Image
+
+    folder = tmp_path / "corpus"
+    restored, skipped = bad_file_corpus(folder)
+    before = snapshot(folder)
+    result = predict_cli(f"ckpt_path={identity_checkpoint}", f"input={folder}", "output=out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    total = len(restored) + len(skipped)
+    assert f"restored {len(restored)} of {total} images" in result.stdout
+    assert f"skipped {len(skipped)} unreadable; refused 0 existing" in result.stdout
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(restored)
+    assert all(f"{folder / name} (" in result.stdout for name in skipped)  # each named, with its reason
+    assert Image.open(tmp_path / "out" / "exif_rotated.jpg").getexif()[0x0112] == 6  # still displays upright
+    assert Image.open(tmp_path / "out" / "tiny.png").size == (1, 1)
+    assert snapshot(folder) == before  # the input is never touched
+
+    trained = cli(
+        *TINY, *SMALL_UNET, "data=folder", f"data.dir={folder}", "test_after_fit=false", cwd=tmp_path
+    )
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    log = trained.stdout + trained.stderr
+    assert "skipped 4 unreadable of 14 image files" in log  # training reads a GIF's first frame
+    assert "skipped 1 images less than half of 32 px on a side (tiny.png)" in log

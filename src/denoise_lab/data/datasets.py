@@ -58,12 +58,23 @@ def fit_to_size(images: list[LoadedImage], size: int, policy: str, purpose: str)
             )
         return kept
 
-    tiny = min(small, key=lambda im: min(im.clean.shape[:2]))
-    if size > 2 * min(tiny.clean.shape[:2]):  # mostly mirror images of itself; a typo such as 100000 would
-        h, w = tiny.clean.shape[:2]  # allocate gigabytes before any training
+    # A crop over twice an image's side would be mostly mirror images of it: such images are skipped (a 1x1
+    # file among photos), and if that leaves none the size is the mistake (a typo such as 100000 would
+    # otherwise allocate gigabytes before any training).
+    tiny = [im for im in small if size > 2 * min(im.clean.shape[:2])]
+    if tiny:
+        log.warning(
+            "%s: skipped %d images less than half of %d px on a side (%s)",
+            purpose,
+            len(tiny),
+            size,
+            ", ".join(im.name for im in tiny[:5]),
+        )
+        images = [im for im in images if im not in tiny]
+    if not images:
         raise ConfigError(
-            f"{purpose}: a {size} px crop is more than twice the size of image '{tiny.name}' ({w}x{h}): "
-            "lower data.patch_size / data.val_crop_size, or set data.small_images=skip"
+            f"{purpose}: a {size} px crop is more than twice the size of every image: lower "
+            "data.patch_size / data.val_crop_size, or set data.small_images=skip"
         )
 
     def pad(array: np.ndarray | None) -> np.ndarray | None:
