@@ -311,3 +311,27 @@ def test_the_bad_file_corpus_is_restored_or_skipped_file_by_file_with_exact_coun
     log = trained.stdout + trained.stderr
     assert "skipped 4 unreadable of 14 image files" in log  # training reads a GIF's first frame
     assert "skipped 1 images less than half of 32 px on a side (tiny.png)" in log
+
+
+def test_kill_9_mid_fit_then_resume_gives_the_uninterrupted_history(tmp_path):
+    import signal
+    import time
+
+    settings = [*TINY, *SMALL_UNET, "trainer.max_epochs=4", "test_after_fit=false", "logger=none"]
+    whole = cli(*settings, "hydra.run.dir=whole", cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    command = [sys.executable, "-m", "denoise_lab", *settings, "hydra.run.dir=killed"]
+    victim = subprocess.Popen(command, cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    last = tmp_path / "killed" / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 240
+    while not last.exists() and victim.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=60)
+    assert torch.load(last, weights_only=True)["epoch"] < 3  # killed before the end
+    resumed = cli(*settings, f"ckpt_path={last}", "hydra.run.dir=resumed", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    history = [
+        pd.read_csv(tmp_path / run / "history.csv").drop(columns="fit_hours") for run in ("whole", "resumed")
+    ]
+    pd.testing.assert_frame_equal(*history)
