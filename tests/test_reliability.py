@@ -335,3 +335,10 @@ def test_kill_9_mid_fit_then_resume_gives_the_uninterrupted_history(tmp_path):
         pd.read_csv(tmp_path / run / "history.csv").drop(columns="fit_hours") for run in ("whole", "resumed")
     ]
     pd.testing.assert_frame_equal(*history)
+    jobs = [json.loads((tmp_path / run / "job.json").read_text()) for run in ("whole", "resumed")]
+    assert (
+        jobs[1]["train_images"] == jobs[0]["train_images"]
+    )  # the whole run's images, not the resumed part's
+    killed_at = torch.load(last, weights_only=True)["callbacks"]
+    before = next(v["fit_seconds"] for k, v in killed_at.items() if k.startswith("JobSummary"))
+    assert jobs[1]["fit_seconds"] > before > 0

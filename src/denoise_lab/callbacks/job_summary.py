@@ -2,8 +2,9 @@
 
 Written on rank zero after every epoch and at the end of the fit, from inside the training
 processes: under ``ddp_spawn`` the launching process never sees the epoch count, the step count or the
-best score, and a job that dies half-way still leaves its curves. The history travels in checkpoints, so
-a resumed run continues it.
+best score, and a job that dies half-way still leaves its curves. The history, the image count and the
+fitting time travel in checkpoints, so a resumed run continues them: its images/s and fit time cover the
+whole run, not only the resumed part.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class JobSummary(L.Callback):
         self.history: list[dict[str, float]] = []
         self.train_images = 0
         self.train_step_seconds = 0.0
+        self.fit_seconds_before = 0.0  # a resumed run's fitting time before this fit
         self._fit_start = self._step_start = 0.0
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -60,7 +62,10 @@ class JobSummary(L.Callback):
         return self.history[-1]
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._write(trainer, pl_module, fit_seconds=time.perf_counter() - self._fit_start)
+        self._write(trainer, pl_module, fit_seconds=self._fit_seconds())
+
+    def _fit_seconds(self) -> float:
+        return self.fit_seconds_before + time.perf_counter() - self._fit_start
 
     def _best(self) -> dict[str, float] | None:
         scored = [r for r in self.history if math.isfinite(r.get(self.monitor, math.nan))]
@@ -96,9 +101,11 @@ class JobSummary(L.Callback):
             "history": self.history,
             "train_images": self.train_images,
             "train_step_seconds": self.train_step_seconds,
+            "fit_seconds": self._fit_seconds(),
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.history = [dict(row) for row in state_dict["history"]]
         self.train_images = int(state_dict["train_images"])
         self.train_step_seconds = float(state_dict["train_step_seconds"])
+        self.fit_seconds_before = float(state_dict.get("fit_seconds", 0.0))
