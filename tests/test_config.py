@@ -9,10 +9,10 @@ import torch
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from hydra.utils import instantiate
 
-from denoise_lab.config import ConfigError, fast_precision, validate
+from denoise_lab.config import CONFIG_DIR, ConfigError, fast_precision, validate
 from tests.conftest import compose_config
 
-CONF = Path(__file__).parents[1] / "conf"
+CONF = Path(CONFIG_DIR)
 GROUPS = [
     "data",
     "degradation",

@@ -8,10 +8,11 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
+from denoise_lab.config import CONFIG_DIR
 from denoise_lab.losses import MSELoss, PixelSSIMLoss
 from tests.conftest import compose_config
 
-LOSSES = sorted(p.stem for p in (Path(__file__).parents[1] / "conf" / "loss").glob("*.yaml"))
+LOSSES = sorted(p.stem for p in (Path(CONFIG_DIR) / "loss").glob("*.yaml"))
 
 
 def test_every_documented_loss_has_a_config():

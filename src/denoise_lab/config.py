@@ -19,7 +19,9 @@ from omegaconf.errors import OmegaConfBaseException
 
 from denoise_lab.baselines import BASELINES
 
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")  # every entry point composes this folder
+CONFIG_DIR = str(
+    Path(__file__).resolve().parent / "conf"
+)  # inside the package: a wheel install composes it too
 
 
 class ConfigError(ValueError):
