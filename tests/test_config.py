@@ -116,3 +116,21 @@ def test_a_chains_inner_op_ranges_are_checked_too():
         validate(compose_config(["degradation=camera", "degradation.ops.camera.ops.jpeg.quality=[95,0]"]))
     for preset in ("all", "chain", "camera", "seed000", "core", "seed002"):
         validate(compose_config([f"degradation={preset}"]))  # every shipped range passes
+
+
+def test_seed_experiments_compose_as_their_headers_say():
+    dense = compose_config(["experiment=seed002_dense"])
+    assert (dense.model._target_, dense.loss._target_.rsplit(".", 1)[-1]) == (
+        "denoise_lab.models.DenseAutoencoder",
+        "MSELoss",
+    )
+    assert list(instantiate(dense.degradation, _convert_="all").names) == [
+        "gaussian_noise",
+        "gaussian_blur",
+        "brightness",
+        "color_channels",
+    ]
+    paired = compose_config(["experiment=seed004_paired", "data.dir=/somewhere"])
+    assert paired.data._target_.endswith("from_pairs") and paired.data.patch_size == 256
+    assert paired.model.channels == [32, 64, 128]
+    validate(paired)

@@ -5,7 +5,15 @@ import torch
 from hydra.utils import instantiate
 from torch import nn
 
-from denoise_lab.models import ConvAutoencoder, DeepConvAutoencoder, DnCNN, DRUNet, NAFNet, UNet
+from denoise_lab.models import (
+    ConvAutoencoder,
+    DeepConvAutoencoder,
+    DenseAutoencoder,
+    DnCNN,
+    DRUNet,
+    NAFNet,
+    UNet,
+)
 
 # Small widths keep the suite fast; the knobs exercised are the ones the configs use.
 MODELS = {
@@ -18,6 +26,7 @@ MODELS = {
     "nafnet": lambda: NAFNet(width=8),
     "dncnn": lambda: DnCNN(channels=8, depth=5),
     "drunet": lambda: DRUNet(widths=(8, 16, 32), blocks=1),
+    "dense_ae": lambda: DenseAutoencoder(tile=8, hidden=(64,), latent=16),
 }
 RESIDUAL = ["unet_group_residual", "unet_batch_residual"]
 IDENTITY_AT_START = ["dncnn", "drunet"]  # zero last layer (and, in drunet, zero residual branches)
@@ -26,7 +35,7 @@ ZERO_INIT_BLOCKS = [
     "nafnet",
     *IDENTITY_AT_START,
 ]  # start with silent blocks: no gradient inside them at step 0
-SIGMOID = ["cae", "cae_deep", "unet", "unet_depth4"]
+SIGMOID = ["cae", "cae_deep", "unet", "unet_depth4", "dense_ae"]
 SHAPES = [(2, 3, 37, 53), (1, 3, 5, 7), (1, 3, 1, 1), (2, 3, 64, 64)]
 
 
@@ -233,3 +242,18 @@ def test_drunet_goes_down_by_strided_conv_and_up_by_transposed_conv_with_additiv
     assert [(d.stride, d.out_channels) for d in downs] == [((2, 2), 16), ((2, 2), 32), ((2, 2), 64)]
     assert [u.out_channels for u in model.ups] == [32, 16, 8]
     assert not any(isinstance(m, nn.BatchNorm2d | nn.GroupNorm) for m in model.modules())
+
+
+def test_dense_ae_restores_each_tile_on_its_own_with_one_shared_mlp():
+    """Seed 002's dense model on tiles: a tile's output depends on that tile alone, wherever it lies."""
+    model = DenseAutoencoder(tile=8, hidden=(32,), latent=8).eval()
+    image = torch.rand(1, 3, 16, 24, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        whole = model(image)
+        alone = model(image[..., 8:16, 16:24])
+        changed = image.clone()
+        changed[..., :8, :8] = 0.0
+        elsewhere = model(changed)
+    torch.testing.assert_close(whole[..., 8:16, 16:24], alone)
+    torch.testing.assert_close(whole[..., 8:, :], elsewhere[..., 8:, :])
+    assert sum(isinstance(m, nn.Linear) for m in model.modules()) == 4

@@ -8,6 +8,8 @@ Families, one self-contained file each (imports only torch):
 * `unet`     -- UNet: the seed-003 "modified U-Net" with its default
   arguments, and the tuned U-Net (wider/deeper, GroupNorm, SiLU, residual)
   with others.
+* `dense_ae` -- DenseAutoencoder: seed 002's fully connected autoencoder,
+  on fixed-size tiles.
 * `dncnn`    -- DnCNN: 17 conv layers with BatchNorm predicting the noise
   (Zhang et al. 2017), the field's reference point.
 * `drunet`   -- DRUNet: residual U-Net without normalisation (Zhang et al. 2021).
@@ -20,9 +22,18 @@ them from `_target_` with keyword arguments.
 
 from .cae import ConvAutoencoder
 from .cae_deep import DeepConvAutoencoder
+from .dense_ae import DenseAutoencoder
 from .dncnn import DnCNN
 from .drunet import DRUNet
 from .nafnet import NAFNet
 from .unet import UNet
 
-__all__ = ["ConvAutoencoder", "DRUNet", "DeepConvAutoencoder", "DnCNN", "NAFNet", "UNet"]
+__all__ = [
+    "ConvAutoencoder",
+    "DRUNet",
+    "DeepConvAutoencoder",
+    "DenseAutoencoder",
+    "DnCNN",
+    "NAFNet",
+    "UNet",
+]
