@@ -111,3 +111,14 @@ def test_y_channel_scores_match_scikit_image_on_bt601_luma_with_a_border_crop(k)
         y_clean, y_distorted, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255.0
     )
     assert ssim(*ours).item() == pytest.approx(reference, abs=1e-4)
+
+
+def test_metric_names_are_built_and_parsed_in_one_place():
+    from denoise_lab.metrics import ALL_OPS, metric_name, parse_metric_name
+
+    assert metric_name("val", "psnr") == "val/psnr"
+    assert metric_name("test", "ssim_degraded", "motion_blur") == "test/ssim_degraded/motion_blur"
+    for name in ("val/psnr", "test/ssim_degraded/motion_blur", "train/loss/gaussian_noise"):
+        assert metric_name(*parse_metric_name(name)) == name
+    assert parse_metric_name("val/psnr") == ("val", "psnr", ALL_OPS)
+    assert parse_metric_name("epoch") == ("", "epoch", ALL_OPS)

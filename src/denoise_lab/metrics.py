@@ -17,6 +17,23 @@ from torchmetrics import MeanMetric
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
 SSIM_BORDER = 5  # half the 11-pixel window: map entries closer to the edge saw padding
+ALL_OPS = "all"  # the op of a metric averaged over every degradation
+
+
+def metric_name(stage: str, quantity: str, op: str = ALL_OPS) -> str:
+    """The one spelling of a logged metric, which history files, checkpoints' monitors, reports and W&B
+    share: ``val/psnr`` over every op, ``val/psnr/gaussian_noise`` for one."""
+    return f"{stage}/{quantity}" if op == ALL_OPS else f"{stage}/{quantity}/{op}"
+
+
+def parse_metric_name(name: str) -> tuple[str, str, str]:
+    """``(stage, quantity, op)`` of a :func:`metric_name` (op :data:`ALL_OPS` for the overall mean); a
+    name without a stage (``epoch``) gives an empty stage."""
+    parts = name.split("/", 2)
+    if len(parts) == 1:
+        return "", name, ALL_OPS
+    stage, quantity, op = (*parts, ALL_OPS)[:3]
+    return stage, quantity, op
 
 
 def psnr(restored: Tensor, clean: Tensor) -> Tensor:
@@ -59,20 +76,22 @@ def mse_255(restored: Tensor, clean: Tensor) -> Tensor:
 
 
 class PerOpMeans(nn.Module):
-    """Means of per-sample quantities, overall (``psnr``) and per degradation (``psnr/<op>``)."""
+    """Means of per-sample quantities of one stage, overall (``val/psnr``) and per op (``val/psnr/<op>``),
+    keyed by :func:`metric_name`."""
 
-    def __init__(self, quantities: list[str], op_names: list[str]) -> None:
+    def __init__(self, stage: str, quantities: list[str], op_names: list[str]) -> None:
         super().__init__()
-        self.op_names = list(op_names)
-        keys = [*quantities] + [f"{q}/{op}" for q in quantities for op in self.op_names]
+        self.stage, self.op_names = stage, list(op_names)
+        keys = [metric_name(stage, q, op) for q in quantities for op in [ALL_OPS, *self.op_names]]
         self.means = nn.ModuleDict({key: MeanMetric() for key in keys})
 
     def update(self, values: Mapping[str, Tensor], op_index: Tensor) -> None:
         for quantity, per_sample in values.items():
             per_sample = per_sample.detach().float()
-            self.means[quantity].update(per_sample)
+            self.means[metric_name(self.stage, quantity)].update(per_sample)
             for k, op in enumerate(self.op_names):
-                self.means[f"{quantity}/{op}"].update(per_sample, weight=(op_index == k).float())
+                weight = (op_index == k).float()
+                self.means[metric_name(self.stage, quantity, op)].update(per_sample, weight=weight)
 
     def items(self):
         return self.means.items()

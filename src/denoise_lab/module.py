@@ -18,7 +18,7 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from denoise_lab.metrics import PerOpMeans, psnr, ssim
+from denoise_lab.metrics import ALL_OPS, PerOpMeans, parse_metric_name, psnr, ssim
 
 EVAL_QUANTITIES = ["loss", "psnr", "ssim", "psnr_degraded", "ssim_degraded"]
 
@@ -47,9 +47,9 @@ class DenoiseModule(L.LightningModule):
         self.model, self.loss = model, loss
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.op_names = list(op_names)
-        self.train_means = PerOpMeans(["loss"], self.op_names)
+        self.train_means = PerOpMeans("train", ["loss"], self.op_names)
         self.eval_means = nn.ModuleDict(
-            {s: PerOpMeans(EVAL_QUANTITIES, self.op_names) for s in ("val", "test")}
+            {s: PerOpMeans(s, EVAL_QUANTITIES, self.op_names) for s in ("val", "test")}
         )
         # rows: restored-loss sum, degraded-input-loss sum, sample count; one column per op
         self.register_buffer("op_tally", torch.zeros(3, len(self.op_names)), persistent=False)
@@ -80,16 +80,18 @@ class DenoiseModule(L.LightningModule):
         if (self.global_step + 1) % self.trainer.log_every_n_steps == 0:  # the steps loggers record
             self.log("train/loss_step", loss, prog_bar=True, on_step=True, on_epoch=False)
         if batch_idx == 0:
-            self.log_means("train", self.train_means)  # train/loss and train/loss/<op>, epoch means
+            self.log_means(self.train_means)  # train/loss and train/loss/<op>, epoch means
         return loss
 
-    def log_means(self, stage: str, means: PerOpMeans) -> None:
+    def log_means(self, means: PerOpMeans) -> None:
         """Log each torchmetrics mean once per epoch: Lightning computes and resets a logged Metric from
         its own state at epoch end, while every ``self.log`` call costs 1-2 ms (Lightning moves the
         value's whole record to the device): logging 6 values at every step took 11 % of a default
         CPU training step, and would take more of a GPU step."""
         for name, mean in means.items():
-            self.log(f"{stage}/{name}", mean, on_step=False, on_epoch=True, prog_bar=name in ("psnr", "ssim"))
+            _, quantity, op = parse_metric_name(name)
+            shown = op == ALL_OPS and quantity in ("psnr", "ssim")
+            self.log(name, mean, on_step=False, on_epoch=True, prog_bar=shown)
 
     def epoch_op_tally(self) -> tuple[Tensor, Tensor, Tensor]:
         """This epoch's per-op (restored-loss sum, degraded-input-loss sum, count), summed over ranks."""
@@ -113,7 +115,7 @@ class DenoiseModule(L.LightningModule):
             }
         self.eval_means[stage].update(quality, batch["op"])
         if batch_idx == 0:
-            self.log_means(stage, self.eval_means[stage])
+            self.log_means(self.eval_means[stage])
         return restored
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:

@@ -19,6 +19,7 @@ import torch
 import yaml
 from hydra.utils import instantiate
 
+from denoise_lab.metrics import ALL_OPS, metric_name, parse_metric_name
 from denoise_lab.reporting import figures
 from denoise_lab.reporting.job_record import FAILURE_FILE, JOB_FILE, read_json
 
@@ -95,7 +96,11 @@ def common_overrides(jobs: list[Job]) -> list[str]:
 def op_names(jobs: list[Job]) -> list[str]:
     """The degradations measured per op, in the order the first job with results logged them."""
     for job in jobs:
-        names = [k.split("/", 2)[2] for k in job.best if k.startswith("val/psnr/")]
+        names = [
+            op
+            for stage, quantity, op in map(parse_metric_name, job.best)
+            if (stage, quantity) == ("val", "psnr") and op != ALL_OPS
+        ]
         if names:
             return names
     return []
@@ -122,8 +127,8 @@ def comparison_table(jobs: list[Job]) -> pd.DataFrame:
         }
         for op in ops:
             for quantity in ("psnr", "ssim"):
-                row[f"{quantity}/{op}"] = best.get(f"val/{quantity}/{op}")
-                row[f"input_{quantity}/{op}"] = best.get(f"val/{quantity}_degraded/{op}")
+                row[f"{quantity}/{op}"] = best.get(metric_name("val", quantity, op))
+                row[f"input_{quantity}/{op}"] = best.get(metric_name("val", f"{quantity}_degraded", op))
         row["fit_seconds"] = summary.get("fit_seconds")
         row["train_images_per_s"] = summary.get("train_images_per_second")
         row["error"] = (job.failure or {}).get("error", "")

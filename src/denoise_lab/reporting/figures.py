@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from torch import Tensor
 
-from denoise_lab.metrics import psnr
+from denoise_lab.metrics import ALL_OPS, metric_name, psnr
 
 CELL = 128  # pixels per image cell; smaller crops are enlarged (nearest neighbour: noise stays visible)
 GAP, TITLE, LABEL, DPI = 6, 18, 84, 100  # pixels between cells, above cells, left of rows; dots per inch
@@ -163,20 +163,21 @@ def save_psnr_by_degradation(
     path: Path, runs: Sequence[tuple[str, Mapping[str, float]]], op_names: Sequence[str]
 ) -> None:
     """Grouped bars: for each degradation (and all together), the degraded input's PSNR and every job's."""
-    groups = [*op_names, "all"]
-    suffix = {op: f"/{op}" for op in op_names} | {"all": ""}
+    groups = [*op_names, ALL_OPS]
     series = []
     if runs:
         first = runs[0][1]
         series.append(
             (
                 "degraded input",
-                [first.get(f"val/psnr_degraded{suffix[g]}", np.nan) for g in groups],
+                [first.get(metric_name("val", "psnr_degraded", g), np.nan) for g in groups],
                 "lightgrey",
             )
         )
     for i, (label, best) in enumerate(runs):
-        series.append((label, [best.get(f"val/psnr{suffix[g]}", np.nan) for g in groups], f"C{i % 10}"))
+        series.append(
+            (label, [best.get(metric_name("val", "psnr", g), np.nan) for g in groups], f"C{i % 10}")
+        )
     width = 0.8 / max(1, len(series))
     fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * len(groups) * max(1, len(series)) * 0.45 + 2), 4.5))
     x = np.arange(len(groups))

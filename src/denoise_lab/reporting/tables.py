@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from denoise_lab.metrics import ALL_OPS, metric_name
+
 log = logging.getLogger(__name__)
 
 COLUMNS = {  # logged quantity -> table column
@@ -25,9 +27,8 @@ def per_degradation_table(
 ) -> pd.DataFrame:
     """One row per op plus an ``all`` row: degraded vs restored PSNR/SSIM, and the PSNR gain."""
     rows = {}
-    for op in [*op_names, "all"]:
-        suffix = "" if op == "all" else f"/{op}"
-        rows[op] = {column: float(metrics[f"{stage}/{q}{suffix}"]) for q, column in COLUMNS.items()}
+    for op in [*op_names, ALL_OPS]:
+        rows[op] = {column: float(metrics[metric_name(stage, q, op)]) for q, column in COLUMNS.items()}
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "degradation"
     table["psnr_gain"] = table["psnr_restored"] - table["psnr_degraded"]
