@@ -24,6 +24,12 @@ CONFIG_DIR = str(
 )  # inside the package: a wheel install composes it too
 
 
+def config_options(group: str) -> list[str]:
+    """The options of a config group as its files name them (``model``, ``degradation/op``): what a
+    test or benchmark that covers every option iterates, so a new option needs no list edited."""
+    return sorted(path.stem for path in (Path(CONFIG_DIR) / group).glob("*.yaml"))
+
+
 class ConfigError(ValueError):
     """A bad config value, explained in one sentence."""
 

@@ -33,11 +33,11 @@ from denoise_lab.bench.common import (
     threads,
 )
 from denoise_lab.bench.isolated import in_subprocess
+from denoise_lab.config import config_options
 from denoise_lab.metrics import psnr
 
 KEY = "compute"
 TITLE = "Compute efficiency"
-MODELS = ["cae", "cae_deep", "unet", "unet_tuned", "nafnet"]
 FLOPS_SIZE = 128  # the image side FLOPs per image are counted at (32 in --quick)
 PSNR_TOLERANCE = 0.1  # dB: a variant keeps accuracy if its restored PSNR is within this of fp32's
 PROBE_REPEATS, PROBE_TIMEOUT = 3, 120.0  # the wait-policy probes: timed steps, and the bound on each
@@ -93,7 +93,7 @@ def per_model(settings: Settings, peak: dict[str, float]) -> pd.DataFrame:
     rows, repeats = {}, min(3, settings.repeats)
     data = datamodule(run_config(settings, *quick_overrides(settings)))
     batches = degraded_batches(data, settings.device, 1 + repeats)  # the same for every model
-    for name in MODELS:
+    for name in config_options("model"):  # every conf/model/*.yaml
         cfg = run_config(settings, f"model={name}", *quick_overrides(settings))
         default, plain = (
             TrainStep(cfg, settings),
