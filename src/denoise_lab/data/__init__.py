@@ -1,6 +1,7 @@
-"""Clean-image sources (bundled samples, folders, low/high pairs) and the DataModule that degrades them."""
+"""Clean-image sources (bundled photos, folders, low/high pairs, CIFAR-10) and the DataModule degrading them."""
 
+from denoise_lab.data.cifar import Cifar10
 from denoise_lab.data.datamodule import DenoiseDataModule
 from denoise_lab.data.sources import ImageFolder, PairedFolders, SampleImages
 
-__all__ = ["DenoiseDataModule", "ImageFolder", "PairedFolders", "SampleImages"]
+__all__ = ["Cifar10", "DenoiseDataModule", "ImageFolder", "PairedFolders", "SampleImages"]

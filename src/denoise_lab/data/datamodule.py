@@ -3,7 +3,9 @@
 Training batches are degraded by :meth:`DegradationBank.sample` (a random op per sample, by the bank's
 weights). Validation assigns ops round-robin by sample key so every op is measured on its share of
 crops; test applies *every* op to every crop, which gives the per-degradation table. Paired data
-arrives already degraded and bypasses the bank (its single "op" is called ``paired``).
+arrives already degraded and bypasses the bank (its single "op" is called ``paired``). A source with a test
+split of its own (CIFAR-10's test batch, ``load_test``) is tested on it, and validation is carved from its
+training images; for the others the held-out images serve both validation and test.
 
 Loader settings left at ``null`` follow the device the trainer runs on (:func:`auto_workers`): on a CPU
 the model needs every core and a batch of crops from the cached arrays costs about 1 % of a training
@@ -24,6 +26,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
+from denoise_lab.data.cifar import Cifar10
 from denoise_lab.data.datasets import FixedCrops, PatchKeys, RandomPatches, fit_to_size
 from denoise_lab.data.sources import ImageFolder, LoadedImage, PairedFolders, SampleImages
 from denoise_lab.degradations import DegradationBank
@@ -106,6 +109,7 @@ class DenoiseDataModule(L.LightningDataModule):
         )
         self.train_set: RandomPatches | None = None
         self.val_set: FixedCrops | None = None
+        self.test_set: FixedCrops | None = None
 
     @classmethod
     def from_samples(cls, names: list[str], **loader: Any) -> DenoiseDataModule:
@@ -122,6 +126,11 @@ class DenoiseDataModule(L.LightningDataModule):
         """``data=paired data.dir=...``: ``dir/low`` inputs matched by name to ``dir/high`` targets."""
         return cls(PairedFolders(dir, low, high), **loader)
 
+    @classmethod
+    def from_cifar10(cls, dir: str, **loader: Any) -> DenoiseDataModule:
+        """``data=cifar10``: CIFAR-10's python batches in ``dir`` (downloaded there when it is empty)."""
+        return cls(Cifar10(dir), **loader)
+
     @property
     def op_names(self) -> list[str]:
         """Names of the degradations this data produces, in op-index order."""
@@ -132,17 +141,28 @@ class DenoiseDataModule(L.LightningDataModule):
             self.bank.stream = self.trainer.global_rank
         if self.train_set is not None:
             return  # decoded once per run, whatever the number of stages
-        train, val = split_by_image(self.source.load(), self.val_ratio, self.seed, self.holdout)
+        train, val, test = self.splits()
         log.info(
-            "data: %d train images, %d val images (%s)",
+            "data: %d train images, %d val images (%s)%s",
             len(train),
             len(val),
-            ", ".join(im.name for im in val),
+            ", ".join(im.name for im in val[:8]) + (", ..." if len(val) > 8 else ""),
+            f", {len(test)} test images of the source's own split" if test is not val else "",
         )
         train = fit_to_size(train, self.patch_size, self.small_images, "train")
-        val = fit_to_size(val, self.val_crop_size, self.small_images, "val")
         self.train_set = RandomPatches(train, self.patch_size, self.patches_per_epoch, self.augment)
-        self.val_set = FixedCrops(val, self.val_crop_size, self.val_crops_per_image)
+        self.val_set = self._crops(val, "val")
+        self.test_set = self.val_set if test is val else self._crops(test, "test")
+
+    def splits(self) -> tuple[list[LoadedImage], list[LoadedImage], list[LoadedImage]]:
+        """Train, val and test images (test is val itself unless the source has a test split of its own)."""
+        train, val = split_by_image(self.source.load(), self.val_ratio, self.seed, self.holdout)
+        load_test = getattr(self.source, "load_test", None)
+        return train, val, val if load_test is None else load_test()
+
+    def _crops(self, images: list[LoadedImage], purpose: str) -> FixedCrops:
+        images = fit_to_size(images, self.val_crop_size, self.small_images, purpose)
+        return FixedCrops(images, self.val_crop_size, self.val_crops_per_image)
 
     def loader_settings(self) -> dict[str, Any]:
         """``num_workers``, ``pin_memory`` and ``persistent_workers`` as configured, ``null`` resolved for
@@ -174,7 +194,7 @@ class DenoiseDataModule(L.LightningDataModule):
         return self._loader(self.val_set, self.eval_batch_size, train=False)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, self.eval_batch_size, train=False)
+        return self._loader(self.test_set, self.eval_batch_size, train=False)
 
     def on_after_batch_transfer(self, batch: dict[str, Tensor], dataloader_idx: int) -> dict[str, Tensor]:
         """Degrade the clean batch on the device; record each sample's op index and severity."""
