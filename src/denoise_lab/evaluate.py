@@ -20,10 +20,10 @@ from omegaconf import DictConfig
 from torch import nn
 
 from denoise_lab.baselines import select_baselines
+from denoise_lab.blind_quality import load_blind_measures
 from denoise_lab.checkpoints import load_checkpoint
 from denoise_lab.config import CONFIG_DIR, ConfigError, check_eval
 from denoise_lab.data import DenoiseDataModule
-from denoise_lab.data.datamodule import split_by_image
 from denoise_lab.data.datasets import FixedCrops, fit_to_size
 from denoise_lab.data.sources import LoadedImage, limit_megapixels
 from denoise_lab.evaluation import Evaluator, crop_cases, grid_pairs, standard_cases
@@ -35,14 +35,13 @@ log = logging.getLogger(__name__)
 
 
 def evaluation_images(datamodule: DenoiseDataModule, which: str) -> list[LoadedImage]:
-    """The held-out split the run never trained on (the same seeded split), or every image of the source;
-    unpadded, since the standard protocol scores whole images as they are."""
-    images = datamodule.source.load()
-    return (
-        split_by_image(images, datamodule.val_ratio, datamodule.seed, datamodule.holdout)[1]
-        if which == "heldout"
-        else images
-    )
+    """The images the test stage uses, which the run never trained on (the same seeded split, or the source's
+    own test split), or every image of the source; unpadded, since the standard protocol scores whole images
+    as they are."""
+    if which == "heldout":
+        return datamodule.splits()[2]
+    load_test = getattr(datamodule.source, "load_test", None)
+    return datamodule.source.load() + (load_test() if load_test else [])
 
 
 def write_evaluation(
@@ -75,7 +74,8 @@ def write_evaluation(
         )
     baselines, notes = select_baselines(list(settings.baselines.methods))
     lpips, lpips_note = load_lpips(device)
-    notes = [*notes, lpips_note] if lpips_note else notes
+    blind, blind_notes = load_blind_measures()
+    notes = [*notes, *([lpips_note] if lpips_note else []), *blind_notes]
     tile = settings.tile
     restore = restorer(model, device, tile.size, tile.overlap, tile.align, settings.self_ensemble)
     parameters = sum(p.numel() for p in model.parameters()) / 1e6
@@ -87,6 +87,7 @@ def write_evaluation(
         restore,
         quantize=settings.protocol == "standard",
         lpips=lpips,
+        blind=blind,
         baselines=baselines,
         baseline_images=settings.baselines.max_images,
         view_size=settings.view_size,

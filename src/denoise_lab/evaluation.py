@@ -30,6 +30,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from denoise_lab.baselines import Denoiser, denoise_tensor
+from denoise_lab.blind_quality import Measure
 from denoise_lab.data.datamodule import PAIRED_OP
 from denoise_lab.data.datasets import to_tensor
 from denoise_lab.data.sources import LoadedImage
@@ -124,6 +125,7 @@ class Evaluator:
         *,
         quantize: bool = False,
         lpips: Distance | None = None,
+        blind: dict[str, Measure] | None = None,
         baselines: dict[str, Denoiser | None] | None = None,
         baseline_images: int | None = 8,
         view_size: int = 128,
@@ -133,6 +135,7 @@ class Evaluator:
         crop_border: int = 0,
     ) -> None:
         self.restore, self.quantize, self.lpips = restore, quantize, lpips
+        self.no_reference = {**MEASURES, **(blind or {})}  # blind: trained models, e.g. BRISQUE
         self.color, self.crop_border = color, crop_border
         self.baselines = baselines or {}
         self.baseline_images, self.view_size = baseline_images, view_size
@@ -148,7 +151,7 @@ class Evaluator:
         return (images * 255).round() / 255 if self.quantize else images
 
     def measure(self, clean: Tensor, images: Tensor, reference: bool = True) -> dict[str, Tensor]:
-        values = {name: f(images) for name, f in MEASURES.items()}
+        values = {name: f(images) for name, f in self.no_reference.items()}
         if reference:
             scored, truth = (scored_view(x, self.color, self.crop_border) for x in (images, clean))
             values.update(psnr=psnr(scored, truth), ssim=ssim(scored, truth), mse=mse_255(scored, truth))

@@ -2,7 +2,8 @@
 
 Tables are means of the per-image records of :mod:`denoise_lab.evaluation`, laid out as seed 000's:
 reference-based rows (original vs degraded / restored / each baseline: PSNR, SSIM, MSE, LPIPS, seconds
-per image) and no-reference rows (entropy, contrast, sharpness, colourfulness), per degradation.
+per image) and no-reference rows (entropy, contrast, sharpness, colourfulness, BRISQUE, NIQE, NIMA), per
+degradation.
 A measure that could not be taken reads ``n/a`` and the notes say why.
 """
 
@@ -28,6 +29,9 @@ NO_REFERENCE = {
     "contrast": "contrast (%)",
     "sharpness": "sharpness (%)",
     "colourfulness": "colourfulness (%)",
+    "brisque": "BRISQUE",
+    "niqe": "NIQE",
+    "nima": "NIMA",
 }
 DECIMALS = {
     "psnr": 2,
@@ -39,6 +43,9 @@ DECIMALS = {
     "contrast": 2,
     "sharpness": 1,
     "colourfulness": 2,
+    "brisque": 2,
+    "niqe": 2,
+    "nima": 2,
 }
 MEASURE_NOTES = [
     "PSNR with data range 1; SSIM: 11x11 Gaussian window (sigma 1.5), channels averaged, mean over the "
@@ -49,13 +56,19 @@ MEASURE_NOTES = [
     "luminance, in % of the original's on the same images (blur < 100 < noise). Colourfulness: Hasler and "
     "Suesstrunk's M = std(rg, yb) + 0.3 mean(rg, yb) on RGB in % of full scale "
     "(their 0-255 thresholds / 2.55).",
+    "BRISQUE (Mittal, Moorthy and Bovik 2012, the `brisque` package and the SVM regressor its wheel ships): a regression "
+    "of 36 statistics of the luminance's mean-subtracted, contrast-normalised coefficients and their neighbour "
+    "products at two scales; about 0 for pristine photos to 100 and more for heavily distorted ones, lower is "
+    "better; n/a for an image without texture. Fitted to whole photos: on small crops, compare images with "
+    "each other rather than with published figures.",
 ]
 
 
 def summarise(records: pd.DataFrame) -> pd.DataFrame:
     """Mean of every measure per (op, scope, method) with the image count; sharpness in % of the
     original's on the same images."""
-    records = records.assign(**{c: float("nan") for c in REFERENCE if c not in records})  # e.g. no LPIPS
+    missing = [c for c in (*REFERENCE, *NO_REFERENCE) if c not in records]  # e.g. no LPIPS, NIQE, NIMA
+    records = records.assign(**dict.fromkeys(missing, float("nan")))
     grouped = records.groupby(["op", "scope", "method"], sort=False)
     summary = grouped[[*REFERENCE, *NO_REFERENCE]].mean()
     summary.insert(0, "images", grouped["key"].nunique())
