@@ -342,3 +342,28 @@ def test_kill_9_mid_fit_then_resume_gives_the_uninterrupted_history(tmp_path):
     killed_at = torch.load(last, weights_only=True)["callbacks"]
     before = next(v["fit_seconds"] for k, v in killed_at.items() if k.startswith("JobSummary"))
     assert jobs[1]["fit_seconds"] > before > 0
+
+
+def test_a_report_of_a_model_that_outputs_nan_is_written_and_names_what_is_missing(tmp_path):
+    """A NaN output (a diverged model evaluated anyway) must not crash the report: its values read n/a and
+    the notes say which method's measures are missing."""
+    from skimage import data
+
+    from denoise_lab.data.datasets import to_tensor
+    from denoise_lab.evaluation import Case, Evaluator
+    from denoise_lab.reporting.report import write_report
+
+    clean = to_tensor(data.astronaut()[:64, :96])[None].repeat(2, 1, 1, 1)
+    noisy = (clean + 0.1 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
+    evaluator = Evaluator(lambda x: torch.full_like(x, float("nan")), baselines={})
+    records = evaluator.evaluate(iter([Case("gaussian_noise", [0, 1], clean, noisy)]))
+    summary = write_report(tmp_path, records, [], [], evaluator.examples, evaluator.grid_examples)
+    model = summary.xs(("gaussian_noise", "all", "model"))
+    assert model[["psnr", "ssim", "entropy"]].isna().all()
+    assert summary.xs(("gaussian_noise", "all", "degraded"))["psnr"] > 15
+    report = (tmp_path / "report.md").read_text()
+    note = next(
+        line for line in report.splitlines() if line.startswith("- Missing values for gaussian_noise")
+    )
+    assert note.startswith("- Missing values for gaussian_noise, restored (model): psnr, ssim, mse, entropy")
+    assert "degraded" not in note

@@ -58,7 +58,7 @@ def load_brisque() -> tuple[Measure | None, str]:
         arrays = images.detach().float().clamp(0, 1).permute(0, 2, 3, 1).cpu().double().numpy()
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # flat images: 0/0 in the contrast normalisation
-            return torch.tensor([one(a) for a in arrays])
+            return torch.tensor([one(a) if np.isfinite(a).all() else np.nan for a in arrays])
 
     return score, ""
 

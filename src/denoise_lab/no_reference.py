@@ -20,12 +20,14 @@ from torch import Tensor
 
 
 def entropy(images: Tensor) -> Tensor:
-    """Bits per pixel of each image's 8-bit luminance histogram."""
-    levels = (rgb_to_grayscale(images.clamp(0, 1)) * 255).round().long().flatten(1)
+    """Bits per pixel of each image's 8-bit luminance histogram; NaN for an image with non-finite pixels."""
+    finite = images.flatten(1).isfinite().all(1)
+    levels = (rgb_to_grayscale(images.nan_to_num().clamp(0, 1)) * 255).round().long().flatten(1)
     offsets = torch.arange(len(levels), device=images.device).unsqueeze(1) * 256
     counts = torch.bincount((levels + offsets).flatten(), minlength=256 * len(levels)).view(-1, 256)
     p = counts / counts.sum(1, keepdim=True)
-    return -(p * p.clamp_min(1e-12).log2()).sum(1)
+    bits = -(p * p.clamp_min(1e-12).log2()).sum(1)
+    return bits.where(finite, torch.nan)
 
 
 def rms_contrast(images: Tensor) -> Tensor:

@@ -79,6 +79,20 @@ def summarise(records: pd.DataFrame) -> pd.DataFrame:
     return summary
 
 
+def missing_values(summary: pd.DataFrame) -> list[str]:
+    """A note per degradation naming the measures a method (the model, a baseline) lacks where the degraded
+    images have them: a model that output NaN, or a measure that failed on its images."""
+    notes = []
+    for op, rows in summary.xs("all", level="scope").groupby(level="op", sort=False):
+        measured = rows.columns[rows.xs((op, DEGRADED)).notna()]
+        for (_, method), row in rows[measured].iterrows():
+            lacking = [c for c in measured if pd.isna(row[c])]
+            if method not in (ORIGINAL, DEGRADED) and lacking:
+                name = f"restored ({MODEL})" if method == MODEL else method
+                notes.append(f"Missing values for {op}, {name}: {', '.join(lacking)} (not finite).")
+    return notes
+
+
 def _images(scope: str, count: int) -> str:
     return str(count) if scope == "all" else f"first {count}"
 
@@ -158,7 +172,7 @@ def write_report(
         "",
         "## Notes",
         "",
-        *(f"- {line}" for line in [*MEASURE_NOTES, *notes]),
+        *(f"- {line}" for line in [*missing_values(summary), *MEASURE_NOTES, *notes]),
         "",
         "## Figures",
         "",
