@@ -83,3 +83,24 @@ def test_self_ensemble_averages_the_eight_flips_and_rotations():
             expected += (out.flip(-1) if flip else out) / 8
     assert torch.allclose(self_ensemble(lopsided)(image), expected, atol=1e-6)
     assert torch.allclose(self_ensemble(lambda x: x)(image), image, atol=1e-6)
+
+
+def test_restoring_8_bit_pixels_in_place_matches_the_float_path_to_the_last_bit():
+    """predict restores a photo inside its own uint8 array, band by band: the same result as restoring
+    float32 copies, rounded (rows are finished only after the last tile that reads them)."""
+    model = default_unet_with_live_weights()
+    pixels = torch.randint(0, 256, (1, 3, 300, 400), dtype=torch.uint8)
+    with torch.inference_mode():
+        expected = tiled(model, pixels.float() / 255, size=128, overlap=64).clamp(0, 1).mul(255).round()
+        result = tiled(
+            model,
+            pixels,
+            size=128,
+            overlap=64,
+            output=pixels,
+            to_float=lambda tile: tile.float() / 255,
+            from_float=lambda rows: rows.clamp(0, 1).mul(255).round().to(torch.uint8),
+        )
+    assert result is pixels
+    assert (pixels.float() - expected).abs().max() <= 1  # float rounding may move a value by one level
+    assert (pixels.float() - expected).abs().mean() < 1e-3

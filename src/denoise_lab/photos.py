@@ -7,6 +7,10 @@ the three restored channels is written), an alpha channel is passed through unto
 the file format, ICC profile and EXIF are kept; CMYK and palette images are written back as CMYK and as a
 palette. An animated or multi-page image is refused with its frame count (restoring its first frame alone would
 lose the others).
+
+Memory: a photo stays in its 8- or 16-bit form (3 or 6 bytes a pixel, not the 12 of float32) and is restored
+in place, tile by tile (:func:`denoise_lab.tiling.tiled`); decoding copies Pillow's image out in strips, so a
+108-megapixel JPEG never exists as float32 or twice as bytes.
 """
 
 from __future__ import annotations
@@ -24,24 +28,58 @@ from torch import Tensor
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")
 
 
+STRIP_ROWS = 256  # rows copied out of Pillow's decoded image at a time
+
+
 @dataclass
 class Photo:
-    """An image as float32 (1, 3, H, W) RGB in [0, 1], plus what is needed to write it back as it came."""
+    """An image as integers, (H, W, 1) gray or (H, W, 3) RGB, plus what is needed to write it back as it
+    came. :meth:`to_network` and :meth:`from_network` convert tiles to and from the network's float RGB."""
 
-    rgb: Tensor
-    gray: bool
+    array: np.ndarray
     bits: int
     alpha: np.ndarray | None = None
     format: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
     mode: str | None = None  # "CMYK" or "P" (palette): written back in that mode, not as RGB
 
+    @property
+    def gray(self) -> bool:
+        return self.array.shape[-1] == 1
 
-def _to_tensor(array: np.ndarray, scale: float) -> Tensor:
-    """(H, W) or (H, W, 3) integers -> (1, 3, H, W) float32 in [0, 1]."""
-    array = np.atleast_3d(array)
-    tensor = torch.from_numpy(array.transpose(2, 0, 1).copy()).float().div_(scale)  # copy: PIL's is read-only
-    return tensor.repeat(3, 1, 1).unsqueeze(0) if tensor.shape[0] == 1 else tensor.unsqueeze(0)
+    @property
+    def scale(self) -> float:
+        return 65535.0 if self.bits == 16 else 255.0
+
+    @property
+    def pixels(self) -> Tensor:
+        """The image as a (1, C, H, W) tensor sharing ``array``'s memory: writing to it changes the photo."""
+        return torch.from_numpy(self.array).permute(2, 0, 1).unsqueeze(0)
+
+    @property
+    def rgb(self) -> Tensor:
+        """The whole image as float32 (1, 3, H, W) RGB in [0, 1] (a copy)."""
+        return self.to_network(self.pixels)
+
+    def to_network(self, tile: Tensor) -> Tensor:
+        """A (1, C, h, w) slice of :attr:`pixels` as float32 RGB in [0, 1] (gray repeated over RGB)."""
+        tile = tile.float().div_(self.scale)
+        return tile.expand(-1, 3, -1, -1) if self.gray else tile
+
+    def from_network(self, rows: Tensor) -> Tensor:
+        """Restored float RGB rows as :attr:`pixels`' integers (gray: the mean of the three channels)."""
+        rows = rows.mean(1, keepdim=True) if self.gray else rows
+        return rows.clamp(0, 1).mul_(self.scale).round_().to(torch.uint16 if self.bits == 16 else torch.uint8)
+
+
+def _copy_out(image: Image.Image, channels: int) -> np.ndarray:
+    """Pillow's decoded 8-bit image as a writable (H, W, channels) array, copied in strips of rows."""
+    array = np.empty((image.height, image.width, channels), dtype=np.uint8)
+    for top in range(0, image.height, STRIP_ROWS):
+        bottom = min(top + STRIP_ROWS, image.height)
+        strip = np.asarray(image.crop((0, top, image.width, bottom)))
+        array[top:bottom] = strip.reshape(bottom - top, image.width, channels)
+    return array
 
 
 def _read_tiff16(path: Path) -> Photo | None:
@@ -51,8 +89,8 @@ def _read_tiff16(path: Path) -> Photo | None:
         if page.bitspersample != 16 or page.samplesperpixel < 3:
             return None
         array = page.asarray()
-    alpha = array[..., 3] if array.shape[-1] == 4 else None
-    return Photo(_to_tensor(array[..., :3], 65535.0), gray=False, bits=16, alpha=alpha, format="TIFF")
+    alpha = array[..., 3].copy() if array.shape[-1] == 4 else None
+    return Photo(np.ascontiguousarray(array[..., :3]), bits=16, alpha=alpha, format="TIFF")
 
 
 def read_photo(path: Path) -> Photo:
@@ -67,27 +105,26 @@ def read_photo(path: Path) -> Photo:
             )
         info = {k: image.info[k] for k in ("icc_profile", "exif", "dpi") if k in image.info}
         if image.mode in SIXTEEN_BIT_MODES:
-            array = np.clip(np.asarray(image, dtype=np.int64), 0, 65535)
-            return Photo(_to_tensor(array, 65535.0), gray=True, bits=16, format=image.format, info=info)
+            array = np.clip(np.asarray(image), 0, 65535).astype(np.uint16)[..., None]
+            return Photo(array, bits=16, format=image.format, info=info)
         has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
         gray = image.mode in ("1", "L", "LA")
-        converted = image.convert(("LA" if gray else "RGBA") if has_alpha else ("L" if gray else "RGB"))
-        array = np.asarray(converted)
-    alpha = array[..., -1] if has_alpha else None
+        target = ("LA" if gray else "RGBA") if has_alpha else ("L" if gray else "RGB")
+        decoded = image if image.mode == target else image.convert(target)
+        array = _copy_out(decoded, len(target))
+        mode = image.mode if image.mode in ("CMYK", "P") and not has_alpha else None
+        image_format = image.format
+    alpha = array[..., -1].copy() if has_alpha else None
     if has_alpha:
-        array = array[..., 0] if gray else array[..., :3]
-    mode = image.mode if image.mode in ("CMYK", "P") and not has_alpha else None
-    return Photo(_to_tensor(array, 255.0), gray, 8, alpha, image.format, info, mode)
+        array = np.ascontiguousarray(array[..., :-1])
+    return Photo(array, 8, alpha, image_format, info, mode)
 
 
-def write_photo(path: Path, photo: Photo, restored: Tensor, jpeg_quality: int = 95) -> None:
-    """Write ``restored`` (1, 3, H, W) in [0, 1] to ``path`` with ``photo``'s channels, depth and format."""
-    scale, dtype = (65535.0, np.uint16) if photo.bits == 16 else (255.0, np.uint8)
-    image = restored[0].clamp(0, 1)  # a new tensor: the in-place steps below leave `restored` alone
-    image = image.mean(0, keepdim=True) if photo.gray else image
-    array = image.mul_(scale).round_().permute(1, 2, 0).numpy().astype(dtype)
+def write_photo(path: Path, photo: Photo, jpeg_quality: int = 95) -> None:
+    """Write ``photo``'s pixels (restored in place) to ``path`` with its channels, depth and format."""
+    array = photo.array
     if photo.alpha is not None:
-        array = np.concatenate([array, photo.alpha[..., None].astype(dtype)], axis=-1)
+        array = np.concatenate([array, photo.alpha[..., None].astype(array.dtype)], axis=-1)
     array = array.squeeze(-1) if array.shape[-1] == 1 else array
     path.parent.mkdir(parents=True, exist_ok=True)
     if photo.bits == 16 and not photo.gray:

@@ -1,6 +1,7 @@
 """``python -m denoise_lab.predict ckpt_path=... input=<file|dir> output=<dir>``: denoise the user's photos.
 
-Any size with bounded memory (tiles, :mod:`denoise_lab.tiling`), optionally with the x8 self-ensemble.
+Any size: the photo is restored in place in its own 8- or 16-bit array, a band of tiles at a time
+(:mod:`denoise_lab.tiling`), optionally with the x8 self-ensemble.
 Photos keep their file names (and sub-folders), format, channels and bit depth (:mod:`denoise_lab.photos`).
 Unreadable files are skipped with a warning and counted, never fatal; folders show a progress bar.
 Nothing is overwritten: an output file that already exists is refused, named and counted (the exit status
@@ -15,14 +16,15 @@ import time
 from pathlib import Path
 
 import hydra
+import torch
 from omegaconf import DictConfig
 from rich.progress import track
 
 from denoise_lab.checkpoints import load_checkpoint
 from denoise_lab.config import CONFIG_DIR, ConfigError, check_tile
 from denoise_lab.data.sources import DECODE_ERRORS, find_images, limit_megapixels, why_unreadable
-from denoise_lab.photos import read_photo, write_photo
-from denoise_lab.tiling import device_of, restorer
+from denoise_lab.photos import Photo, read_photo, write_photo
+from denoise_lab.tiling import Network, device_network, device_of, tiled
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,16 @@ def inputs(source: Path, recursive: bool, output: Path) -> tuple[list[Path], Pat
     return files, source
 
 
+def restore_in_place(network: Network, photo: Photo, tile: DictConfig) -> None:
+    """Restore ``photo``'s pixels tile by tile, writing them back into its 8- or 16-bit array (memory: the
+    photo once, plus one band of tiles in float32, see :func:`denoise_lab.tiling.tiled`)."""
+    pixels = photo.pixels
+    with torch.inference_mode():
+        tiled(
+            network, pixels, tile.size, tile.overlap, tile.align, pixels, photo.to_network, photo.from_network
+        )
+
+
 def predict(cfg: DictConfig) -> dict[str, int]:
     """Restore every photo of ``cfg.input`` into ``cfg.output``; return the counts written, skipped
     (unreadable) and refused (an output file already there, kept unless ``overwrite=true``)."""
@@ -53,8 +65,7 @@ def predict(cfg: DictConfig) -> dict[str, int]:
         )
     files, root = inputs(source, cfg.recursive, output)
     model, _ = load_checkpoint(cfg.ckpt_path)
-    device = device_of(cfg.device)
-    restore = restorer(model, device, cfg.tile.size, cfg.tile.overlap, cfg.tile.align, cfg.self_ensemble)
+    network = device_network(model, device_of(cfg.device), cfg.self_ensemble)
     start, counts = time.perf_counter(), {"written": 0, "skipped": 0, "refused": 0}
     for path in track(files, description="denoising", disable=len(files) == 1):
         target = output / path.relative_to(root)
@@ -68,7 +79,8 @@ def predict(cfg: DictConfig) -> dict[str, int]:
             log.warning("skipping unreadable image %s (%s)", path, why_unreadable(error))
             counts["skipped"] += 1
             continue
-        write_photo(target, photo, restore(photo.rgb), cfg.jpeg_quality)
+        restore_in_place(network, photo, cfg.tile)
+        write_photo(target, photo, cfg.jpeg_quality)
         counts["written"] += 1
     log.info(
         "restored %d of %d images into %s in %.1f s; skipped %d unreadable; refused %d existing",

@@ -1,7 +1,10 @@
 """Restore images of any size with bounded memory: overlapping tiles, blended, and an optional x8 ensemble.
 
-Only one tile's activations exist at a time, so memory is the image, the output and one tile's network,
-whatever the photo's size. Where tiles overlap, each tile drops the quarter of the overlap next to its own
+Only one tile's activations exist at a time, and blending runs band by band: a band of tile rows is summed
+in float32, and its rows are finished (divided by their weights, written out) as soon as no later tile
+covers them. So besides the image itself (which :mod:`denoise_lab.predict` keeps in its 8- or 16-bit form
+and restores in place) memory holds one band of floats, ``size`` rows tall, whatever the photo's height.
+Where tiles overlap, each tile drops the quarter of the overlap next to its own
 (internal) edge, where zero padding changed its output, and the middle half of the overlap is blended
 linearly between neighbours. Tile starts are multiples of ``align`` (at least the model's total
 downsampling) so every tile pools on the same grid as the whole image. Hence, when overlap / 4 is at least
@@ -18,6 +21,7 @@ import torch
 from torch import Tensor
 
 Network = Callable[[Tensor], Tensor]
+Convert = Callable[[Tensor], Tensor]
 
 
 def tile_spans(length: int, size: int, overlap: int, align: int) -> list[tuple[int, int]]:
@@ -46,25 +50,47 @@ def edge_weights(span: tuple[int, int], length: int, overlap: int) -> Tensor:
     return weight
 
 
-def tiled(network: Network, image: Tensor, size: int, overlap: int, align: int = 32) -> Tensor:
+def tiled(
+    network: Network,
+    image: Tensor,
+    size: int,
+    overlap: int,
+    align: int = 32,
+    output: Tensor | None = None,
+    to_float: Convert = lambda tile: tile,
+    from_float: Convert = lambda rows: rows,
+) -> Tensor:
     """``network`` applied to a (1, C, H, W) image tile by tile and blended (see the module docstring).
 
-    The image may live on the CPU while the network runs on another device: tiles move one at a time.
+    ``to_float`` turns a slice of ``image`` into the network's input, ``from_float`` finished rows of its
+    output into ``output``'s type (both identities for a float image). ``output`` defaults to a new float
+    tensor; it may be ``image`` itself: rows are finished only once no later tile reads them. The image may
+    live on the CPU while the network runs on another device: tiles move one at a time.
     """
     _, _, h, w = image.shape
     rows, cols = tile_spans(h, size, overlap, align), tile_spans(w, size, overlap, align)
-    if len(rows) == len(cols) == 1:
-        return network(image).to(image)
-    output = torch.zeros_like(image)
-    total = torch.zeros((1, 1, h, w), dtype=image.dtype, device=image.device)
-    for top, bottom in rows:
-        row_weight = edge_weights((top, bottom), h, overlap).to(image)
+    if output is None:
+        output = torch.empty(image.shape, dtype=torch.float32, device=image.device)
+    band = total = None  # float sums over rows [band_top, band_top + band height)
+    band_top = 0
+    for index, (top, bottom) in enumerate(rows):
+        row_weight = edge_weights((top, bottom), h, overlap).to(image.device)
         for left, right in cols:
-            weight = row_weight[:, None] * edge_weights((left, right), w, overlap).to(image)
-            restored = network(image[..., top:bottom, left:right]).to(image)
-            output[..., top:bottom, left:right] += restored * weight
-            total[..., top:bottom, left:right] += weight
-    return output.div_(total)
+            weight = row_weight[:, None] * edge_weights((left, right), w, overlap).to(image.device)
+            restored = network(to_float(image[..., top:bottom, left:right])).float().to(image.device)
+            if band is None:
+                band = restored.new_zeros(1, restored.shape[1], 0, w)
+                total = restored.new_zeros(1, 1, 0, w)
+            if (missing := bottom - band_top - band.shape[2]) > 0:
+                band = torch.cat([band, band.new_zeros(1, band.shape[1], missing, w)], dim=2)
+                total = torch.cat([total, total.new_zeros(1, 1, missing, w)], dim=2)
+            band[..., top - band_top : bottom - band_top, left:right] += restored * weight
+            total[..., top - band_top : bottom - band_top, left:right] += weight
+        finished = rows[index + 1][0] if index + 1 < len(rows) else h
+        done = finished - band_top
+        output[..., band_top:finished, :] = from_float(band[..., :done, :] / total[..., :done, :])
+        band, total, band_top = band[..., done:, :], total[..., done:, :], finished
+    return output
 
 
 def self_ensemble(network: Network) -> Network:
@@ -89,6 +115,19 @@ def device_of(name: str) -> torch.device:
     return torch.device(name)
 
 
+def device_network(model: torch.nn.Module, device: torch.device, ensemble: bool = False) -> Network:
+    """``model`` in eval mode on ``device`` as a function of a (B, C, H, W) batch that may live elsewhere
+    (the result stays on ``device``). Weights and inputs are laid out channels-last (NHWC), the layout
+    oneDNN's and cuDNN's fastest convolutions take: 1.4x faster on CPU, same values."""
+    model = model.to(device, memory_format=torch.channels_last).eval()
+    network = self_ensemble(model) if ensemble else model
+
+    def on_device(tile: Tensor) -> Tensor:
+        return network(tile.to(device).contiguous(memory_format=torch.channels_last)).contiguous()
+
+    return on_device
+
+
 def restorer(
     model: torch.nn.Module,
     device: torch.device,
@@ -97,15 +136,10 @@ def restorer(
     align: int = 32,
     ensemble: bool = False,
 ) -> Network:
-    """``restore(images)``: ``model`` in eval mode on ``device``, without gradients, on a (B, C, H, W)
-    batch that may live elsewhere. Images up to ``size`` go through as one batch; larger ones one by one,
-    tile by tile. The result is on the images' device. Weights and tiles are laid out channels-last
-    (NHWC), the layout oneDNN's and cuDNN's fastest convolutions take: 1.4x faster on CPU, same values."""
-    model = model.to(device, memory_format=torch.channels_last).eval()
-    network = self_ensemble(model) if ensemble else model
-
-    def on_device(tile: Tensor) -> Tensor:
-        return network(tile.to(device).contiguous(memory_format=torch.channels_last)).contiguous()
+    """``restore(images)``: :func:`device_network` without gradients on a (B, C, H, W) float batch. Images
+    up to ``size`` go through as one batch; larger ones one by one, tile by tile. The result is on the
+    images' device."""
+    on_device = device_network(model, device, ensemble)
 
     def restore(images: Tensor) -> Tensor:
         with torch.inference_mode():

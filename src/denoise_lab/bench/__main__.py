@@ -21,6 +21,7 @@ from denoise_lab.bench import (
     degradation_engine,
     inference,
     overhead,
+    predict_memory,
     predict_scaling,
     scaling,
 )
@@ -28,7 +29,16 @@ from denoise_lab.bench.common import Settings
 from denoise_lab.bench.report import section_markdown, write
 
 # One module per section, in the order of BENCHMARKS.md; each has KEY, TITLE and run(settings) -> Section.
-SECTIONS = [degradation_engine, overhead, compute, inference, scaling, predict_scaling, data_loading]
+SECTIONS = [
+    degradation_engine,
+    overhead,
+    compute,
+    inference,
+    scaling,
+    predict_scaling,
+    predict_memory,
+    data_loading,
+]
 
 
 def cpu_ticks() -> list[int]:
