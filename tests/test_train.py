@@ -148,3 +148,16 @@ def test_cli_unknown_model_lists_the_options(tmp_path):
     result = cli("model=transformer", cwd=tmp_path)
     assert result.returncode == 1
     assert "Could not find 'model/transformer'" in result.stderr and "unet_tuned" in result.stderr
+
+
+def test_turning_the_progress_bar_off_drops_the_rich_bar_instead_of_failing(tmp_path):
+    """Lightning refuses `enable_progress_bar=False` beside a progress-bar callback; the default config
+    has one, so the flag alone must be enough."""
+    from lightning.pytorch.callbacks import ProgressBar
+
+    from denoise_lab.train import build
+
+    cfg = compose_config(["trainer.enable_progress_bar=false"], tmp_path)
+    assert cfg.callbacks.rich_progress_bar is not None
+    _, _, trainer = build(cfg)
+    assert not any(isinstance(c, ProgressBar) for c in trainer.callbacks)

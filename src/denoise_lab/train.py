@@ -20,7 +20,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import WeightAveraging
+from lightning.pytorch.callbacks import ProgressBar, WeightAveraging
 from omegaconf import DictConfig, OmegaConf
 
 from denoise_lab.callbacks import TrainingDiverged
@@ -88,6 +88,8 @@ def build(cfg: DictConfig) -> tuple[L.LightningDataModule, DenoiseModule, L.Trai
     datamodule = instantiate(cfg.data, bank=instantiate(cfg.degradation, _convert_="all"))
     module = build_module(cfg, datamodule.op_names)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    if not cfg.trainer.get("enable_progress_bar", True):  # Lightning refuses a bar it was told not to show
+        callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     return datamodule, module, trainer
