@@ -4,9 +4,8 @@ Logs ``train/loss`` and ``train/loss/<op>`` per epoch (``train/loss_step`` every
 ``val/loss``, ``val/psnr``, ``val/ssim`` and the same per op, next to the degraded input's
 ``val/psnr_degraded/<op>`` so the gain is visible. The test stage logs the same under ``test/``.
 
-Each training epoch also tallies, per op, the loss of the restored output and the loss the degraded
-input itself would have scored; :meth:`DenoiseModule.epoch_op_tally` sums them over all ranks for the
-adaptive-weighting callback.
+``training_step`` hands each sample's loss to the callbacks (``on_train_batch_end``'s ``outputs``); the
+adaptive-weighting callback keeps its own per-op statistics from them, so nothing extra runs without it.
 """
 
 from __future__ import annotations
@@ -51,37 +50,30 @@ class DenoiseModule(L.LightningModule):
         self.eval_means = nn.ModuleDict(
             {s: PerOpMeans(s, EVAL_QUANTITIES, self.op_names) for s in ("val", "test")}
         )
-        # rows: restored-loss sum, degraded-input-loss sum, sample count; one column per op
-        self.register_buffer("op_tally", torch.zeros(3, len(self.op_names)), persistent=False)
 
     def forward(self, degraded: Tensor) -> Tensor:
         if self.channels_last:
             degraded = degraded.contiguous(memory_format=torch.channels_last)
         return self.model(degraded)
 
-    def on_train_epoch_start(self) -> None:
-        self.op_tally.zero_()
-
     def full_precision(self) -> torch.autocast:
         """Losses and metrics run in float32 whatever ``trainer.precision`` says: under bf16 autocast the
         local variances inside SSIM (E[x²] - E[x]²) cancel, and an SSIM of 0.67 read as 0.11."""
         return torch.autocast(self.device.type, enabled=False)
 
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> dict[str, Tensor]:
+        """The loss to minimise, and each sample's (``per_sample_loss``) for callbacks that listen in
+        ``on_train_batch_end`` (adaptive weighting tallies it per op)."""
         output = self(batch["degraded"]).float()
         with self.full_precision():
             per_sample = self.loss(output, batch["clean"])
         loss = per_sample.mean()
         self.train_means.update({"loss": per_sample}, batch["op"])
-        with torch.no_grad(), self.full_precision():
-            input_loss = self.loss(batch["degraded"], batch["clean"])
-            rows = torch.stack([per_sample.detach(), input_loss, torch.ones_like(input_loss)])
-            self.op_tally.index_add_(1, batch["op"], rows.to(self.op_tally.dtype))
         if (self.global_step + 1) % self.trainer.log_every_n_steps == 0:  # the steps loggers record
             self.log("train/loss_step", loss, prog_bar=True, on_step=True, on_epoch=False)
         if batch_idx == 0:
             self.log_means(self.train_means)  # train/loss and train/loss/<op>, epoch means
-        return loss
+        return {"loss": loss, "per_sample_loss": per_sample.detach()}
 
     def log_means(self, means: PerOpMeans) -> None:
         """Log each torchmetrics mean once per epoch: Lightning computes and resets a logged Metric from
@@ -92,11 +84,6 @@ class DenoiseModule(L.LightningModule):
             _, quantity, op = parse_metric_name(name)
             shown = op == ALL_OPS and quantity in ("psnr", "ssim")
             self.log(name, mean, on_step=False, on_epoch=True, prog_bar=shown)
-
-    def epoch_op_tally(self) -> tuple[Tensor, Tensor, Tensor]:
-        """This epoch's per-op (restored-loss sum, degraded-input-loss sum, count), summed over ranks."""
-        total = self.trainer.strategy.reduce(self.op_tally.clone(), reduce_op="sum")
-        return total[0], total[1], total[2]
 
     def _evaluate(self, batch: dict[str, Tensor], batch_idx: int, stage: str) -> Tensor:
         clean, degraded = batch["clean"], batch["degraded"]

@@ -1,8 +1,10 @@
 """AdaptiveDegradationWeighting: sample the degradations the model handles worst more often.
 
-Seed 000 re-weighted its transformations by their loss during training. At every training epoch's
-end this callback reads the module's per-op loss tally (already summed over DDP ranks, so every rank
-computes the same weights), smooths each op's difficulty with an exponential moving average and sets
+Seed 000 re-weighted its transformations by their loss during training. The callback keeps its own
+per-op tally of the per-sample losses the module's ``training_step`` hands back (and, for the relative
+difficulty, of the degraded input's loss); at every training epoch's end it sums the tally over DDP ranks
+(so every rank computes the same weights), smooths each op's difficulty with an exponential moving
+average and sets
 
     w_k = floor + (1 - K * floor) * d_k ** (1 / temperature) / sum_j d_j ** (1 / temperature)
 
@@ -46,6 +48,25 @@ class AdaptiveDegradationWeighting(L.Callback):
         self.enabled, self.difficulty = enabled, difficulty
         self.temperature, self.ema, self.floor = temperature, ema, floor
         self.average: Tensor | None = None  # smoothed difficulty per op; NaN until an op is seen
+        self.tally: Tensor | None = None  # this epoch: rows loss sum, input loss sum, count; a column per op
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.tally = None
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        if not self.enabled or trainer.datamodule.bank is None:
+            return
+        loss = outputs["per_sample_loss"]
+        input_loss = torch.zeros_like(loss)
+        if self.difficulty == "relative":  # how far the unrestored input is from the clean image
+            with torch.no_grad(), torch.autocast(pl_module.device.type, enabled=False):
+                input_loss = pl_module.loss(batch["degraded"], batch["clean"])
+        if self.tally is None:
+            self.tally = loss.new_zeros(3, len(trainer.datamodule.bank), dtype=torch.float32)
+        rows = torch.stack([loss, input_loss, torch.ones_like(loss)]).to(self.tally.dtype)
+        self.tally.index_add_(1, batch["op"], rows)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         bank = trainer.datamodule.bank
@@ -57,7 +78,10 @@ class AdaptiveDegradationWeighting(L.Callback):
             return
         if self.floor * len(bank) > 1:
             raise ValueError(f"floor {self.floor} x {len(bank)} ops exceeds 1: no weights can respect it")
-        loss_sum, input_loss_sum, count = (t.double().cpu() for t in pl_module.epoch_op_tally())
+        if self.tally is None:  # no training batch this epoch
+            return
+        total = trainer.strategy.reduce(self.tally, reduce_op="sum")
+        loss_sum, input_loss_sum, count = (t.double().cpu() for t in total)
         difficulty = loss_sum / (input_loss_sum if self.difficulty == "relative" else count)
         difficulty = torch.where(count > 0, difficulty, torch.nan)
         self.average = self._smoothed(difficulty)
