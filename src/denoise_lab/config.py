@@ -1,6 +1,7 @@
 """Structured-config schema: the composed config is checked against it before any work starts.
 
-Types come from the dataclasses (``data.patch_size=abc`` fails to merge); value ranges from
+Types come from the dataclasses (``data.patch_size=abc`` fails to merge), which hold no values of their
+own: every default lives once, in the yaml under ``conf/``. Value ranges come from
 :func:`check_ranges`. Either way the user gets one line naming the key, the bad value and what is accepted.
 Sections built by ``_target_`` with free-form arguments (model, loss, optim, callbacks) are checked by
 their constructors, which run before training starts.
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from denoise_lab.baselines import BASELINES
@@ -67,22 +68,23 @@ def _require(condition: bool, message: str) -> None:
 
 @dataclass
 class DataSchema:
-    """Loader settings shared by every ``data`` option (source-specific keys are free-form)."""
+    """Types of the loader settings shared by every ``data`` option (source-specific keys are free-form).
+    The values, and their explanations, live in one place: ``conf/data/loader/default.yaml``."""
 
-    patch_size: int = 64
-    patches_per_epoch: int = 1024
-    batch_size: int = 16
-    eval_batch_size: int = 16
-    val_ratio: float = 0.25
-    holdout: list[str] | None = None
-    val_crop_size: int = 128
-    val_crops_per_image: int = 8
-    small_images: str = "pad"
-    augment: bool = True
-    num_workers: int | None = None
-    pin_memory: bool | None = None
-    persistent_workers: bool = True
-    seed: int = 0
+    patch_size: int = MISSING
+    patches_per_epoch: int = MISSING
+    batch_size: int = MISSING
+    eval_batch_size: int = MISSING
+    val_ratio: float = MISSING
+    holdout: list[str] | None = MISSING
+    val_crop_size: int = MISSING
+    val_crops_per_image: int = MISSING
+    small_images: str = MISSING
+    augment: bool = MISSING
+    num_workers: int | None = MISSING
+    pin_memory: bool | None = MISSING
+    persistent_workers: bool = MISSING
+    seed: int = MISSING
 
 
 def check_ranges(cfg: DictConfig) -> None:
@@ -198,21 +200,24 @@ def check_eval(settings: DictConfig) -> None:
 
 @dataclass
 class TrainerSchema:
-    max_epochs: int = 10
-    accelerator: str = "auto"
+    max_epochs: int = MISSING
+    accelerator: str = MISSING
 
 
 @dataclass
 class RunSchema:
-    task_name: str = "train"
-    seed: int = 42
-    optimized_metric: str = "val/psnr"
-    ckpt_path: str | None = None
-    init_from: str | None = None
-    channels_last: bool = True
-    compile: bool = False
-    max_megapixels: float = 179.0
-    threads: int | None = None
+    """Types of the run config's own keys; their values live in ``conf/config.yaml`` (and the trainer's in
+    ``conf/trainer/``): the schema checks, the yaml decides."""
+
+    task_name: str = MISSING
+    seed: int = MISSING
+    optimized_metric: str = MISSING
+    ckpt_path: str | None = MISSING
+    init_from: str | None = MISSING
+    channels_last: bool = MISSING
+    compile: bool = MISSING
+    max_megapixels: float = MISSING
+    threads: int | None = MISSING
     data: DataSchema = field(default_factory=DataSchema)
     trainer: TrainerSchema = field(default_factory=TrainerSchema)
 
