@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-all bench lint format clean
+.PHONY: help install train test test-all wheel-check bench lint format clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -26,6 +26,16 @@ test: $(STAMP) ## Run the test suite (slow tests excluded; `make test-all` runs 
 
 test-all: $(STAMP) ## Run every test, slow ones included
 	$(BIN)/python -m pytest -m "slow or not slow"
+
+wheel-check: $(STAMP) ## Build the wheel, install it (not editable) in a fresh venv, run it from another folder
+	set -e; dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir "$$dir/dist" .; \
+	$(PYTHON) -m venv "$$dir/venv"; \
+	"$$dir/venv/bin/pip" install --quiet -c constraints.txt "$$dir"/dist/*.whl; \
+	cd "$$dir"; \
+	venv/bin/python -m denoise_lab debug=fast trainer.enable_progress_bar=false; \
+	venv/bin/python -m denoise_lab.predict --help > /dev/null; \
+	venv/bin/python -c "import denoise_lab.pretrained as p; print('wheel-check: shipped models', p.names())"
 
 bench: $(STAMP) ## Benchmarks -> BENCHMARKS.md + benchmarks.csv here (~10 min; ARGS="--quick" or "--device cuda")
 	$(BIN)/python -m denoise_lab.bench --out . $(ARGS)
