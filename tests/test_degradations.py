@@ -158,3 +158,12 @@ def test_training_stream_is_the_same_in_every_process():
         for salt in ("1", "2")
     }
     assert len(outputs) == 1
+
+
+def test_an_op_declares_its_gaussian_noise_level_for_the_classical_baselines():
+    """Reports give BM3D, NLM and TV the sigma an op declares (none for ops that add anything else)."""
+    from denoise_lab.degradations import GaussianNoise, PoissonNoise
+
+    severity = torch.tensor([0.0, 0.5, 1.0])
+    torch.testing.assert_close(GaussianNoise((10.0, 30.0)).noise_sigma(severity) * 255, severity * 20 + 10)
+    assert PoissonNoise().noise_sigma(severity) is None

@@ -34,7 +34,7 @@ from denoise_lab.blind_quality import Measure
 from denoise_lab.data.datamodule import PAIRED_OP
 from denoise_lab.data.datasets import to_tensor
 from denoise_lab.data.sources import LoadedImage
-from denoise_lab.degradations import DegradationBank, DegradationOp, GaussianNoise
+from denoise_lab.degradations import DegradationBank
 from denoise_lab.metrics import mse_255, psnr, scored_view, ssim
 from denoise_lab.no_reference import MEASURES
 from denoise_lab.perceptual import Distance
@@ -53,14 +53,6 @@ class Case:
     sigma: Tensor | None = None
 
 
-def noise_sigma(op: DegradationOp, severity: Tensor) -> Tensor | None:
-    """The per-sample noise standard deviation of a Gaussian-noise op (what BM3D and friends are told)."""
-    if not isinstance(op, GaussianNoise):
-        return None
-    low, high = op.sigma
-    return (low + (high - low) * severity) / 255.0
-
-
 def crop_cases(
     crops: Dataset, bank: DegradationBank | None, batch_size: int, device: torch.device
 ) -> Iterator[Case]:
@@ -72,7 +64,7 @@ def crop_cases(
             continue
         for k, name in enumerate(bank.names):
             degraded = bank.apply_fixed(clean, keys, torch.full_like(keys, k))
-            sigma = noise_sigma(bank.ops[name], degraded.severity)
+            sigma = bank.ops[name].noise_sigma(degraded.severity)
             yield Case(name, keys.tolist(), clean, degraded.image, sigma)
 
 

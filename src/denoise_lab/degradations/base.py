@@ -59,6 +59,12 @@ class DegradationOp:
     def apply(self, images: Tensor, severity: Tensor, generator: torch.Generator) -> Tensor:
         raise NotImplementedError
 
+    def noise_sigma(self, severity: Tensor) -> Tensor | None:
+        """The standard deviation (0-1 units) of the additive white Gaussian noise this op adds at each
+        ``severity``, where that is all it does; ``None`` otherwise. Reports hand it to the classical
+        denoisers (BM3D, NLM, TV), so an op that declares it gets their rows."""
+        return None
+
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v}" for k, v in vars(self).items())
         return f"{type(self).__name__}({fields})"

@@ -24,6 +24,9 @@ class GaussianNoise(DegradationOp):
         noise = torch.randn(images.shape, generator=generator, device=images.device, dtype=images.dtype)
         return images + sigma.view(-1, 1, 1, 1) * noise
 
+    def noise_sigma(self, severity: Tensor) -> Tensor:
+        return lerp(self.sigma, severity) / 255.0
+
 
 class PoissonNoise(DegradationOp):
     """Photon shot noise: ``Poisson(peak * x) / peak``, where ``peak`` is the photon count of white.
