@@ -38,15 +38,15 @@ wheel-check: $(STAMP) ## Build the wheel, install it (not editable) in a fresh v
 	venv/bin/python -c "import denoise_lab.pretrained as p; print('wheel-check: shipped models', p.names())"
 
 bench: $(STAMP) ## Benchmarks -> BENCHMARKS.md + benchmarks.csv here (~10 min; ARGS="--quick" or "--device cuda")
-	$(BIN)/python -m denoise_lab.bench --out . $(ARGS)
+	$(BIN)/python -m benchmarks --out . $(ARGS)
 
 lint: $(STAMP) ## Check style with ruff
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 format: $(STAMP) ## Reformat with ruff
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
 
 clean: ## Remove caches (keeps .venv and outputs/)
 	rm -rf .pytest_cache .ruff_cache src/*.egg-info

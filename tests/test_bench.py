@@ -7,11 +7,11 @@ import time
 
 import pandas as pd
 import torch
+from benchmarks.__main__ import SECTIONS, main
+from benchmarks.common import Settings, TrainStep, datamodule, run_config
+from benchmarks.cpu_pipeline import SeedsDegradedPatches
+from benchmarks.isolated import in_subprocess
 
-from denoise_lab.bench.__main__ import SECTIONS, main
-from denoise_lab.bench.common import Settings, TrainStep, datamodule, run_config
-from denoise_lab.bench.cpu_pipeline import SeedsDegradedPatches
-from denoise_lab.bench.isolated import in_subprocess
 from denoise_lab.train import build_module
 
 CPU = Settings(torch.device("cpu"), quick=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
 import torch
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
 from denoise_lab.config import CONFIG_DIR, ConfigError, fast_precision, validate
 from tests.conftest import compose_config

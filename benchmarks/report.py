@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from denoise_lab.bench.common import Section, Settings
+from benchmarks.common import Section, Settings
 
 
 def cpu_model() -> str:
@@ -97,7 +97,7 @@ def write(sections: list[Section], settings: Settings, out: Path, seconds: float
     lines = [
         "# Benchmarks",
         "",
-        "Written by `make bench` (`python -m denoise_lab.bench`). Timings are medians of repeats after a "
+        "Written by `make bench` (`python -m benchmarks`). Timings are medians of repeats after a "
         "warm-up; compared things run in turns in one process, so their ratios hold on a shared machine "
         "even where absolute times do not.",
         "",

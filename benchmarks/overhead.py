@@ -22,7 +22,7 @@ import lightning as L
 import pandas as pd
 from hydra.utils import instantiate
 
-from denoise_lab.bench.common import Section, Settings, Target, TrainStep, datamodule, run_config, to_device
+from benchmarks.common import Section, Settings, Target, TrainStep, datamodule, run_config, to_device
 from denoise_lab.data import DenoiseDataModule
 from denoise_lab.train import build_module
 

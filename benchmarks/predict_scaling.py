@@ -19,8 +19,8 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from denoise_lab.bench.common import Section, Settings, Target, run_config
-from denoise_lab.bench.isolated import in_subprocess
+from benchmarks.common import Section, Settings, Target, run_config
+from benchmarks.isolated import in_subprocess
 from denoise_lab.config import CONFIG_DIR
 from denoise_lab.tiling import restorer, tile_spans
 

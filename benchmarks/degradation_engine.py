@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from torch.utils.data import DataLoader
 
-from denoise_lab.bench.common import (
+from benchmarks.common import (
     Section,
     Settings,
     Target,
@@ -24,7 +24,7 @@ from denoise_lab.bench.common import (
     run_config,
     to_device,
 )
-from denoise_lab.bench.cpu_pipeline import SeedsDegradedPatches, degrade_one_by_one
+from benchmarks.cpu_pipeline import SeedsDegradedPatches, degrade_one_by_one
 from denoise_lab.data.datamodule import auto_workers
 from denoise_lab.data.datasets import PatchKeys
 

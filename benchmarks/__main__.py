@@ -1,4 +1,4 @@
-"""``python -m denoise_lab.bench [--quick] [--device cuda] [--out DIR] [--sections KEY ...]``.
+"""``python -m benchmarks [--quick] [--device cuda] [--out DIR] [--sections KEY ...]``.
 
 Runs the benchmark sections in order and writes ``BENCHMARKS.md`` and ``benchmarks.csv`` into ``--out``
 (``make bench``: the repository root). ``--quick`` is the CI smoke: every section on tiny sizes, in
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from denoise_lab.bench import (
+from benchmarks import (
     compute,
     data_loading,
     degradation_engine,
@@ -25,8 +25,8 @@ from denoise_lab.bench import (
     predict_scaling,
     scaling,
 )
-from denoise_lab.bench.common import Settings
-from denoise_lab.bench.report import section_markdown, write
+from benchmarks.common import Settings
+from benchmarks.report import section_markdown, write
 
 # One module per section, in the order of BENCHMARKS.md; each has KEY, TITLE and run(settings) -> Section.
 SECTIONS = [

@@ -23,7 +23,7 @@ import pandas as pd
 from PIL import Image
 from skimage import data
 
-from denoise_lab.bench.common import Section, Settings, Target
+from benchmarks.common import Section, Settings, Target
 
 KEY = "predict_memory"
 TITLE = "Predict: peak memory of the whole process on large photos"

@@ -20,8 +20,8 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from benchmarks.common import Section, Settings, Target, datamodule, interleaved_medians, run_config
 from denoise_lab.baselines import denoise_tensor, select_baselines
-from denoise_lab.bench.common import Section, Settings, Target, datamodule, interleaved_medians, run_config
 from denoise_lab.checkpoints import PRETRAINED_PREFIX, load_checkpoint, shipped_names
 from denoise_lab.evaluation import centre, standard_cases
 from denoise_lab.metrics import psnr

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from torch.utils.data import default_collate
 
-from denoise_lab.bench.common import (
+from benchmarks.common import (
     Section,
     Settings,
     TrainStep,

@@ -19,7 +19,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch.utils.flop_counter import FlopCounterMode
 
-from denoise_lab.bench.common import (
+from benchmarks.common import (
     Section,
     Settings,
     TrainStep,
@@ -32,7 +32,7 @@ from denoise_lab.bench.common import (
     run_config,
     threads,
 )
-from denoise_lab.bench.isolated import in_subprocess
+from benchmarks.isolated import in_subprocess
 from denoise_lab.config import config_options
 from denoise_lab.metrics import psnr
 

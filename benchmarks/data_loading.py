@@ -12,7 +12,7 @@ import time
 
 import pandas as pd
 
-from denoise_lab.bench.common import (
+from benchmarks.common import (
     Section,
     Settings,
     Target,
