@@ -43,6 +43,8 @@ def test_compare_reads_every_job_of_a_sweep_dir(tiny_cfg, tmp_path, capsys):
     assert table.loc[2, "error"] == "ConfigError: data.patch_size must be >= 8 pixels, got 4"
     summary = json.loads((sweep / "1" / "job.json").read_text())
     assert len(summary["history"]) == summary["epochs"] == 2
+    history = pd.read_csv(sweep / "1" / "history.csv")  # one per-epoch record: job.json holds its rows
+    pd.testing.assert_frame_equal(pd.DataFrame(summary["history"]), history, check_dtype=False)
     assert table.loc[1, "val_psnr"] == max(row["val/psnr"] for row in summary["history"])
     assert table.loc[1, "best_epoch"] == summary["best"]["epoch"]
     assert table.loc[1, "psnr/gaussian_noise"] == summary["best"]["val/psnr/gaussian_noise"]
