@@ -22,7 +22,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import Tensor
 
-from denoise_lab.data import DenoiseDataModule
+from denoise_lab.data import DenoiseDataModule, build_datamodule
 from denoise_lab.metrics import psnr
 from denoise_lab.train import CONFIG_DIR
 
@@ -78,7 +78,7 @@ def run_config(settings: Settings, *overrides: str) -> DictConfig:
 
 def datamodule(cfg: DictConfig) -> DenoiseDataModule:
     """The run's DataModule with its images decoded (the bench attaches no trainer)."""
-    data = instantiate(cfg.data, bank=instantiate(cfg.degradation, _convert_="all"))
+    data = build_datamodule(cfg)
     data.setup("fit")
     return data
 

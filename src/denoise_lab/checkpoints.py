@@ -129,3 +129,20 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, DictConfig]:
         prefix = "model."
         state = {k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
     return build_model(config, state, path), OmegaConf.create(config)
+
+
+def resolve_checkpoint(ckpt_path: str | None, runs_dir: Path, run_dir: Path) -> str | None:
+    """``last`` means the newest ``checkpoints/last.ckpt`` of an earlier run of this task (or of this run
+    dir, when a fixed ``hydra.run.dir`` is resumed into itself); else a path."""
+    if ckpt_path is None:
+        return None
+    if ckpt_path == "last":
+        earlier = [p for p in runs_dir.glob("**/checkpoints/last.ckpt") if run_dir not in p.parents]
+        if not earlier and (run_dir / "checkpoints" / "last.ckpt").is_file():  # resumed into its own run dir
+            earlier = [run_dir / "checkpoints" / "last.ckpt"]
+        if not earlier:
+            raise ConfigError(f"ckpt_path=last: no earlier run under '{runs_dir}' has checkpoints/last.ckpt")
+        return str(max(earlier, key=lambda p: p.stat().st_mtime))
+    if not Path(ckpt_path).is_file():
+        raise ConfigError(f"ckpt_path '{ckpt_path}' is not a file (give a .ckpt path or 'last')")
+    return ckpt_path

@@ -15,7 +15,6 @@ from pathlib import Path
 import hydra
 import pandas as pd
 import torch
-from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import nn
 
@@ -23,7 +22,7 @@ from denoise_lab.baselines import select_baselines
 from denoise_lab.blind_quality import load_blind_measures
 from denoise_lab.checkpoints import load_checkpoint
 from denoise_lab.config import CONFIG_DIR, ConfigError, check_eval
-from denoise_lab.data import DenoiseDataModule
+from denoise_lab.data import DenoiseDataModule, build_datamodule
 from denoise_lab.data.datasets import FixedCrops, fit_to_size
 from denoise_lab.data.sources import LoadedImage, limit_megapixels
 from denoise_lab.evaluation import Evaluator, crop_cases, grid_pairs, standard_cases
@@ -137,7 +136,7 @@ def evaluate(cfg: DictConfig) -> pd.DataFrame:
     for group in ("data", "degradation"):
         if cfg.get(group) is not None:
             run_cfg[group] = cfg[group]  # its ${seed} now resolves against the checkpoint's run config
-    datamodule = instantiate(run_cfg.data, bank=instantiate(run_cfg.degradation, _convert_="all"))
+    datamodule = build_datamodule(run_cfg)
     header = [f"checkpoint: {cfg.ckpt_path}"]
     return write_evaluation(model, datamodule, cfg.eval, Path(cfg.paths.output_dir), header)
 

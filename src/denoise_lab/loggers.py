@@ -16,6 +16,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.pytorch.loggers import WandbLogger
 
+from denoise_lab.checkpoints import resolve_checkpoint
+
 log = logging.getLogger(__name__)
 
 
@@ -55,9 +57,7 @@ def wandb_logger(
 
 def previous_run_id(ckpt_path: str, runs_dir: str | None, run_dir: str) -> str | None:
     """The W&B run id of the run dir that ``ckpt_path`` (``last`` or a file) belongs to; None if it had none."""
-    from denoise_lab.train import resolve_checkpoint  # the same checkpoint the run resumes from
-
-    checkpoint = resolve_checkpoint(ckpt_path, Path(runs_dir or "."), Path(run_dir))
+    checkpoint = resolve_checkpoint(ckpt_path, Path(runs_dir or "."), Path(run_dir))  # what the run resumes
     earlier_run = Path(checkpoint).resolve().parents[1]  # <run dir>/checkpoints/<name>.ckpt
     files = sorted(earlier_run.glob("wandb/*run-*/run-*.wandb"), key=lambda p: p.stat().st_mtime)
     return files[-1].stem.removeprefix("run-") if files else None

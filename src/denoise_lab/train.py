@@ -24,31 +24,15 @@ from lightning.pytorch.callbacks import ProgressBar, WeightAveraging
 from omegaconf import DictConfig, OmegaConf
 
 from denoise_lab.callbacks import TrainingDiverged
-from denoise_lab.checkpoints import check_resumable, load_checkpoint
+from denoise_lab.checkpoints import check_resumable, load_checkpoint, resolve_checkpoint
 from denoise_lab.config import CONFIG_DIR, ConfigError, validate
+from denoise_lab.data import build_datamodule
 from denoise_lab.data.sources import limit_megapixels
 from denoise_lab.evaluate import report_after_training, scoring_note
 from denoise_lab.module import DenoiseModule
 from denoise_lab.reporting.tables import write_test_report
 
 log = logging.getLogger(__name__)
-
-
-def resolve_checkpoint(ckpt_path: str | None, runs_dir: Path, run_dir: Path) -> str | None:
-    """``last`` means the newest ``checkpoints/last.ckpt`` of an earlier run of this task (or of this run
-    dir, when a fixed ``hydra.run.dir`` is resumed into itself); else a path."""
-    if ckpt_path is None:
-        return None
-    if ckpt_path == "last":
-        earlier = [p for p in runs_dir.glob("**/checkpoints/last.ckpt") if run_dir not in p.parents]
-        if not earlier and (run_dir / "checkpoints" / "last.ckpt").is_file():  # resumed into its own run dir
-            earlier = [run_dir / "checkpoints" / "last.ckpt"]
-        if not earlier:
-            raise ConfigError(f"ckpt_path=last: no earlier run under '{runs_dir}' has checkpoints/last.ckpt")
-        return str(max(earlier, key=lambda p: p.stat().st_mtime))
-    if not Path(ckpt_path).is_file():
-        raise ConfigError(f"ckpt_path '{ckpt_path}' is not a file (give a .ckpt path or 'last')")
-    return ckpt_path
 
 
 def build_module(cfg: DictConfig, op_names: list[str]) -> DenoiseModule:
@@ -85,7 +69,7 @@ def initialise(module: DenoiseModule, source: str) -> None:
 
 def build(cfg: DictConfig) -> tuple[L.LightningDataModule, DenoiseModule, L.Trainer]:
     """Instantiate the data, the module and the trainer described by ``cfg``."""
-    datamodule = instantiate(cfg.data, bank=instantiate(cfg.degradation, _convert_="all"))
+    datamodule = build_datamodule(cfg)
     module = build_module(cfg, datamodule.op_names)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     if not cfg.trainer.get("enable_progress_bar", True):  # Lightning refuses a bar it was told not to show

@@ -23,6 +23,8 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
 from torch import Tensor
 from torch.utils.data import DataLoader
 
@@ -228,3 +230,9 @@ class DenoiseDataModule(L.LightningDataModule):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         if self.bank is not None and "bank" in state_dict:
             self.bank.load_state_dict(state_dict["bank"])
+
+
+def build_datamodule(cfg: DictConfig) -> DenoiseDataModule:
+    """The data a run config describes (``cfg.data``), with its degradation bank (``cfg.degradation``;
+    none for paired data): what training, evaluation, shipping and the bench all start from."""
+    return instantiate(cfg.data, bank=instantiate(cfg.degradation, _convert_="all"))

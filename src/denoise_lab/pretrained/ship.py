@@ -20,6 +20,7 @@ from torch import nn
 
 from denoise_lab import checkpoints
 from denoise_lab.checkpoints import load_checkpoint
+from denoise_lab.data import build_datamodule
 from denoise_lab.evaluate import evaluation_images
 from denoise_lab.evaluation import standard_cases
 from denoise_lab.metrics import psnr
@@ -43,7 +44,7 @@ def ship(checkpoint: Path, name: str, table: Path | None, recipe: str, overwrite
     if out.exists() and not overwrite:
         raise SystemExit(f"{out} exists; pass --overwrite to replace it")
     model, config = load_checkpoint(checkpoint)
-    datamodule = instantiate(config.data, bank=instantiate(config.degradation, _convert_="all"))
+    datamodule = build_datamodule(config)
     full = heldout_psnr(model, datamodule)
     half_state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
     half_model = instantiate(config.model)
