@@ -9,8 +9,12 @@ their constructors, which run before training starts.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +37,17 @@ def config_options(group: str) -> list[str]:
 
 class ConfigError(ValueError):
     """A bad config value, explained in one sentence."""
+
+
+@contextmanager
+def user_errors_in_one_line() -> Iterator[None]:
+    """Around a command's work (``evaluate``, ``predict``, ``export``): a config error or a missing file
+    ends it with one line, logged and on stderr, instead of a traceback."""
+    try:
+        yield
+    except (ConfigError, FileNotFoundError) as error:
+        logging.getLogger("denoise_lab").error("config error: %s", error)
+        sys.exit(f"config error: {error}")
 
 
 def native_bf16(accelerator: str) -> bool:

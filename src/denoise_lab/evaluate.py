@@ -9,7 +9,6 @@ report folder of :mod:`denoise_lab.reporting.report` into the Hydra run dir. Tra
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 import hydra
@@ -21,7 +20,7 @@ from torch import nn
 from denoise_lab.baselines import select_baselines
 from denoise_lab.blind_quality import load_blind_measures
 from denoise_lab.checkpoints import load_checkpoint
-from denoise_lab.config import CONFIG_DIR, ConfigError, check_eval
+from denoise_lab.config import CONFIG_DIR, check_eval, user_errors_in_one_line
 from denoise_lab.data import DenoiseDataModule, build_datamodule
 from denoise_lab.data.datasets import FixedCrops, fit_to_size
 from denoise_lab.data.sources import LoadedImage, limit_megapixels
@@ -144,11 +143,8 @@ def evaluate(cfg: DictConfig) -> pd.DataFrame:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
 def main(cfg: DictConfig) -> None:
     """Hydra entry: one-line messages for errors a user can cause."""
-    try:
+    with user_errors_in_one_line():
         evaluate(cfg)
-    except (ConfigError, FileNotFoundError) as error:
-        log.error("config error: %s", error)
-        sys.exit(f"config error: {error}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ After writing, the exported file is run once on a 97x131 image and must match Py
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 import hydra
@@ -23,7 +22,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from denoise_lab.checkpoints import load_checkpoint
-from denoise_lab.config import CONFIG_DIR, ConfigError
+from denoise_lab.config import CONFIG_DIR, ConfigError, user_errors_in_one_line
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +94,8 @@ def export(cfg: DictConfig) -> Path:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="export")
 def main(cfg: DictConfig) -> None:
     """Hydra entry: one-line messages for errors a user can cause."""
-    try:
+    with user_errors_in_one_line():
         export(cfg)
-    except (ConfigError, FileNotFoundError) as error:
-        log.error("config error: %s", error)
-        sys.exit(f"config error: {error}")
 
 
 if __name__ == "__main__":

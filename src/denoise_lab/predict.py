@@ -21,7 +21,7 @@ from omegaconf import DictConfig
 from rich.progress import track
 
 from denoise_lab.checkpoints import load_checkpoint
-from denoise_lab.config import CONFIG_DIR, ConfigError, check_tile
+from denoise_lab.config import CONFIG_DIR, ConfigError, check_tile, user_errors_in_one_line
 from denoise_lab.data.sources import DECODE_ERRORS, find_images, limit_megapixels, why_unreadable
 from denoise_lab.photos import Photo, read_photo, write_photo
 from denoise_lab.tiling import Network, device_network, device_of, tiled
@@ -97,11 +97,8 @@ def predict(cfg: DictConfig) -> dict[str, int]:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")
 def main(cfg: DictConfig) -> None:
     """Hydra entry: one-line messages for errors a user can cause."""
-    try:
+    with user_errors_in_one_line():
         counts = predict(cfg)
-    except (ConfigError, FileNotFoundError) as error:
-        log.error("config error: %s", error)
-        sys.exit(f"config error: {error}")
     if counts["refused"]:
         sys.exit(
             f"refused to overwrite {counts['refused']} existing file(s) in '{cfg.output}' (overwrite=true)"
