@@ -26,8 +26,6 @@ from PIL import Image
 from torch import Tensor
 
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")
-
-
 STRIP_ROWS = 256  # rows copied out of Pillow's decoded image at a time
 
 

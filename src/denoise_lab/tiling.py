@@ -50,6 +50,14 @@ def edge_weights(span: tuple[int, int], length: int, overlap: int) -> Tensor:
     return weight
 
 
+def axis_total(spans: list[tuple[int, int]], length: int, overlap: int) -> Tensor:
+    """The sum of the tiles' 1-D blending weights at every pixel of one axis."""
+    total = torch.zeros(length)
+    for span in spans:
+        total[span[0] : span[1]] += edge_weights(span, length, overlap)
+    return total
+
+
 def tiled(
     network: Network,
     image: Tensor,
@@ -71,8 +79,11 @@ def tiled(
     rows, cols = tile_spans(h, size, overlap, align), tile_spans(w, size, overlap, align)
     if output is None:
         output = torch.empty(image.shape, dtype=torch.float32, device=image.device)
-    band = total = None  # float sums over rows [band_top, band_top + band height)
-    band_top = 0
+    # Every tile's weight is a row profile times a column profile, so their sum over tiles is too.
+    row_total, col_total = (
+        axis_total(spans, n, overlap).to(image.device) for spans, n in ((rows, h), (cols, w))
+    )
+    band, band_top = None, 0  # weighted float sums over rows [band_top, band_top + band height)
     for index, (top, bottom) in enumerate(rows):
         row_weight = edge_weights((top, bottom), h, overlap).to(image.device)
         for left, right in cols:
@@ -80,16 +91,14 @@ def tiled(
             restored = network(to_float(image[..., top:bottom, left:right])).float().to(image.device)
             if band is None:
                 band = restored.new_zeros(1, restored.shape[1], 0, w)
-                total = restored.new_zeros(1, 1, 0, w)
             if (missing := bottom - band_top - band.shape[2]) > 0:
                 band = torch.cat([band, band.new_zeros(1, band.shape[1], missing, w)], dim=2)
-                total = torch.cat([total, total.new_zeros(1, 1, missing, w)], dim=2)
             band[..., top - band_top : bottom - band_top, left:right] += restored * weight
-            total[..., top - band_top : bottom - band_top, left:right] += weight
         finished = rows[index + 1][0] if index + 1 < len(rows) else h
         done = finished - band_top
-        output[..., band_top:finished, :] = from_float(band[..., :done, :] / total[..., :done, :])
-        band, total, band_top = band[..., done:, :], total[..., done:, :], finished
+        total = row_total[band_top:finished, None] * col_total
+        output[..., band_top:finished, :] = from_float(band[..., :done, :] / total)
+        band, band_top = band[..., done:, :], finished
     return output
 
 
