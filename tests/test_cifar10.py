@@ -73,17 +73,17 @@ def test_validation_is_carved_from_training_images_seeded_and_test_is_the_test_b
     write_cifar(tmp_path)
     data = datamodule_for(tmp_path, "data.val_ratio=0.2")
     val_names = {im.name for im in data.val_set.images}
-    assert len(data.train_set.images) == 24 and len(val_names) == 6 and len(data.test_set) == PER_BATCH
+    test = data.splits()[2]
+    assert len(data.train_set.images) == 24 and len(val_names) == 6 and len(test) == PER_BATCH
     assert not any(name.startswith("test_batch") for name in val_names)
-    assert {im.name for im in data.test_set.images} == {f"test_batch/{i:05d}" for i in range(PER_BATCH)}
+    assert {im.name for im in test} == {f"test_batch/{i:05d}" for i in range(PER_BATCH)}
     assert {im.name for im in datamodule_for(tmp_path, "data.val_ratio=0.2").val_set.images} == val_names
     assert {
         im.name for im in datamodule_for(tmp_path, "data.val_ratio=0.2", "seed=7").val_set.images
     } != val_names
     batch = next(iter(data.train_dataloader()))
     assert batch["clean"].shape == (64, 3, 32, 32)  # whole images, drawn with replacement
-    test_batch = next(iter(data.test_dataloader()))
-    assert test_batch["clean"].shape == (PER_BATCH, 3, 32, 32)
+    assert data.crops(test, "test")[0]["clean"].shape == (3, 32, 32)
 
 
 def test_missing_batches_are_downloaded_and_an_unreachable_network_is_one_line(tmp_path, monkeypatch):
@@ -209,5 +209,5 @@ def test_seed001_experiment_trains_and_reports_on_the_fake_batches(tmp_path):
     assert np.isfinite(metrics["test/psnr"]) and np.isfinite(metrics["test/ssim"])
     table = pd.read_csv(run_dir / "metrics.csv")
     model = table[(table["scope"] == "all") & (table["method"] == "model")]
-    assert model["images"].tolist() == [PER_BATCH]  # the report scores CIFAR's test split, as the test stage
+    assert model["images"].tolist() == [PER_BATCH]  # the report scores CIFAR's test split
     assert (run_dir / "grid.png").stat().st_size > 0

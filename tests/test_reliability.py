@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from denoise_lab.reporting.tables import write_test_report
+from denoise_lab.reporting.tables import per_degradation_table, write_test_report
 from tests.conftest import SMALL_UNET, TINY, cli, write_image
 from tests.test_predict import predict_cli
 
@@ -105,12 +105,21 @@ def test_a_diverging_run_stops_at_once_with_one_line_and_writes_no_checkpoint_fr
 
 
 def test_a_run_that_makes_images_worse_says_so_in_a_warning_and_in_metrics_json(tmp_path, caplog):
-    metrics = {}
-    for suffix in ("", "/gaussian_noise"):
-        metrics |= {f"test/psnr_degraded{suffix}": 30.1, f"test/psnr{suffix}": 7.8, f"test/loss{suffix}": 0.5}
-        metrics |= {f"test/ssim_degraded{suffix}": 0.8, f"test/ssim{suffix}": 0.1}
+    records = pd.DataFrame(
+        [
+            {
+                "op": "gaussian_noise",
+                "scope": "all",
+                "method": "degraded",
+                "key": 0,
+                "psnr": 30.1,
+                "ssim": 0.8,
+            },
+            {"op": "gaussian_noise", "scope": "all", "method": "model", "key": 0, "psnr": 7.8, "ssim": 0.1},
+        ]
+    )
     with caplog.at_level(logging.WARNING):
-        write_test_report(tmp_path, metrics, ["gaussian_noise"], extra={})
+        write_test_report(tmp_path, per_degradation_table(records), extra={})
     warning = json.loads((tmp_path / "metrics.json").read_text())["warning"]
     assert warning.startswith("the model made the images worse: restored PSNR 7.80 dB is below the degraded")
     assert warning in caplog.text

@@ -36,11 +36,13 @@ def test_one_epoch_per_model_writes_the_run_report(tiny_cfg, model, loss):
     assert {"psnr_degraded", "psnr_restored", "ssim_degraded", "ssim_restored"} <= set(report["overall"])
     table = pd.read_csv(run_dir / "per_degradation.csv", index_col=0)
     assert list(table.index) == [*OPS, "all"]
-    assert (run_dir / "samples.png").stat().st_size > 10_000
+    assert (run_dir / "grid.png").stat().st_size > 10_000
     logged = pd.read_csv(run_dir / "csv" / "metrics.csv")
     assert {"train/loss_step", "val/psnr", "val/psnr/motion_blur", "val/psnr_degraded/motion_blur"} <= set(
         logged
     )
+    final = logged.dropna(subset=["test/psnr/motion_blur"])  # the final evaluation reaches the loggers too
+    assert final["test/psnr/motion_blur"].tolist() == [pytest.approx(metrics["test/psnr/motion_blur"])]
 
 
 def test_resume_from_last_checkpoint_continues_the_epoch_count(tiny_cfg):

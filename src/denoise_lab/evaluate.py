@@ -3,7 +3,9 @@
 Rebuilds the network from the checkpoint's saved run config (no training overrides to repeat), takes the
 data and degradations from that config too unless ``data=``/``degradation=`` replace them, and writes the
 report folder of :mod:`denoise_lab.reporting.report` into the Hydra run dir. Training runs call
-:func:`report_after_training` after testing, so every run dir holds the same report.
+:func:`report_after_training` after the fit: its records are the run's final numbers too (``metrics.json``,
+``per_degradation.csv``, the loggers' ``test/*``), so every run dir holds the same report and the models are
+measured once.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from denoise_lab.blind_quality import load_blind_measures
 from denoise_lab.checkpoints import load_checkpoint
 from denoise_lab.config import CONFIG_DIR, check_eval, user_errors_in_one_line
 from denoise_lab.data import DenoiseDataModule, build_datamodule
-from denoise_lab.data.datasets import FixedCrops, fit_to_size
 from denoise_lab.data.sources import LoadedImage, limit_megapixels
 from denoise_lab.evaluation import Evaluator, crop_cases, grid_pairs, standard_cases
 from denoise_lab.perceptual import load_lpips
@@ -33,9 +34,9 @@ log = logging.getLogger(__name__)
 
 
 def evaluation_images(datamodule: DenoiseDataModule, which: str) -> list[LoadedImage]:
-    """The images the test stage uses, which the run never trained on (the same seeded split, or the source's
-    own test split), or every image of the source; unpadded, since the standard protocol scores whole images
-    as they are."""
+    """The held-out images, which the run never trained on (the validation split, or the source's own test
+    split), or every image of the source; unpadded, since the standard protocol scores whole images as they
+    are."""
     if which == "heldout":
         return datamodule.splits()[2]
     load_test = getattr(datamodule.source, "load_test", None)
@@ -43,10 +44,16 @@ def evaluation_images(datamodule: DenoiseDataModule, which: str) -> list[LoadedI
 
 
 def write_evaluation(
-    model: nn.Module, datamodule: DenoiseDataModule, settings: DictConfig, out_dir: Path, header: list[str]
-) -> pd.DataFrame:
+    model: nn.Module,
+    datamodule: DenoiseDataModule,
+    settings: DictConfig,
+    out_dir: Path,
+    header: list[str],
+    loss: nn.Module | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Evaluate ``model`` on ``datamodule``'s images as ``settings`` (the ``eval`` config) say; write the
-    report folder into ``out_dir`` and return its summary table."""
+    report folder into ``out_dir``; return the per-image records and the report's summary table.
+    ``loss`` (the training loss) adds the model's loss to the records."""
     header, device = list(header), device_of(settings.device)
     images = evaluation_images(datamodule, settings.images)
     names = ", ".join(im.name for im in images[:8]) + (", ..." if len(images) > 8 else "")
@@ -60,15 +67,12 @@ def write_evaluation(
             "for every image, not clipped; output rounded to uint8; PSNR on RGB without border crop"
         )
     else:
-        size = datamodule.val_crop_size
-        crops = FixedCrops(
-            fit_to_size(images, size, datamodule.small_images, "eval"), size, datamodule.val_crops_per_image
-        )
+        crops = datamodule.crops(images, "eval")
         ops, n_images = datamodule.op_names, len(crops)
         cases = crop_cases(crops, datamodule.bank, datamodule.eval_batch_size, device)
         header.append(
             f"protocol: mixed, every degradation on each of {n_images} fixed {datamodule.val_crop_size} px "
-            f"crops of {len(images)} images ({names}), seeded per crop and op as in the test stage"
+            f"crops of {len(images)} images ({names}), seeded per crop and op"
         )
     baselines, notes = select_baselines(list(settings.baselines.methods))
     lpips, lpips_note = load_lpips(device)
@@ -93,6 +97,7 @@ def write_evaluation(
         grid=grid_pairs(n_images, ops, settings.grid_images),
         color=settings.color,
         crop_border=settings.crop_border,
+        loss=loss,
     )
     records = evaluator.evaluate(cases)
     notes.insert(0, scoring_note(settings.color, settings.crop_border))
@@ -107,7 +112,7 @@ def write_evaluation(
         )
     summary = write_report(out_dir, records, header, notes, evaluator.examples, evaluator.grid_examples)
     log.info("evaluation report: %s", out_dir / "report.md")
-    return summary
+    return records, summary
 
 
 def scoring_note(color: str, crop_border: int) -> str:
@@ -120,11 +125,11 @@ def scoring_note(color: str, crop_border: int) -> str:
 
 
 def report_after_training(
-    cfg: DictConfig, model: nn.Module, datamodule: DenoiseDataModule, best: str
-) -> None:
-    """The report of a training run, into its run dir, from the weights the test stage just used."""
+    cfg: DictConfig, model: nn.Module, datamodule: DenoiseDataModule, best: str, loss: nn.Module
+) -> pd.DataFrame:
+    """The report of a training run, into its run dir, from its best weights; the per-image records."""
     header = [f"weights: {best or 'the last epoch'}", f"run config: {Path(cfg.paths.output_dir) / '.hydra'}"]
-    write_evaluation(model, datamodule, cfg.eval, Path(cfg.paths.output_dir), header)
+    return write_evaluation(model, datamodule, cfg.eval, Path(cfg.paths.output_dir), header, loss)[0]
 
 
 def evaluate(cfg: DictConfig) -> pd.DataFrame:
@@ -137,7 +142,7 @@ def evaluate(cfg: DictConfig) -> pd.DataFrame:
             run_cfg[group] = cfg[group]  # its ${seed} now resolves against the checkpoint's run config
     datamodule = build_datamodule(run_cfg)
     header = [f"checkpoint: {cfg.ckpt_path}"]
-    return write_evaluation(model, datamodule, cfg.eval, Path(cfg.paths.output_dir), header)
+    return write_evaluation(model, datamodule, cfg.eval, Path(cfg.paths.output_dir), header)[1]
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")

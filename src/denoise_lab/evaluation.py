@@ -4,7 +4,7 @@ Cases (batches of clean images, what the model is given, and the noise sigma whe
 two protocols:
 
 * ``mixed`` (default): every op of the degradation bank on every fixed evaluation crop, seeded per crop
-  and op exactly as the training run's test stage, so the model's numbers equal ``metrics.json``'s;
+  and op (as validation is), so every run and every checkpoint is measured on the same cases;
 * ``standard``: the protocol behind CBSD68/Kodak tables: whole images, Gaussian noise added to the float
   image from a generator seeded with ``seed`` (0) for every image, not clipped; the output is rounded to
   uint8 and PSNR taken on RGB without border crop.
@@ -125,8 +125,10 @@ class Evaluator:
         grid: set[tuple[int, str]] = frozenset(),
         color: str = "rgb",
         crop_border: int = 0,
+        loss: Callable[[Tensor, Tensor], Tensor] | None = None,
     ) -> None:
-        self.restore, self.quantize, self.lpips = restore, quantize, lpips
+        """``loss``: the training loss, per image, recorded for the model's raw output (``metrics.json``)."""
+        self.restore, self.quantize, self.lpips, self.loss = restore, quantize, lpips, loss
         self.no_reference = {**MEASURES, **(blind or {})}  # blind: trained models, e.g. BRISQUE
         self.color, self.crop_border = color, crop_border
         self.baselines = baselines or {}
@@ -181,7 +183,10 @@ class Evaluator:
             case.op, "all", ORIGINAL, case.keys, self.measure(case.clean, case.clean, reference=False)
         )
         self.record(case.op, "all", DEGRADED, case.keys, self.measure(case.clean, degraded))
-        self.record(case.op, "all", MODEL, case.keys, self.measure(case.clean, restored), seconds)
+        values = self.measure(case.clean, restored)
+        if self.loss is not None:
+            values["loss"] = self.loss(output.float(), case.clean)
+        self.record(case.op, "all", MODEL, case.keys, values, seconds)
         for i, key in enumerate(case.keys):
             views = {  # copies: a view would keep a whole image alive for the figures
                 name: centre(x[i], self.view_size).clone()

@@ -1,4 +1,5 @@
-"""Experiment loggers built from config: W&B that never prompts or hangs without an account.
+"""Experiment loggers built from config: W&B that never prompts or hangs without an account; and what the
+loggers receive once the final evaluation is done.
 
 ``logger=wandb`` builds its logger here rather than straight from ``WandbLogger`` to decide three things
 the config cannot: offline or online (is an API key configured?), the run's name and group inside a Hydra
@@ -12,9 +13,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.loggers import Logger, WandbLogger
 
 from denoise_lab.checkpoints import resolve_checkpoint
 
@@ -61,3 +63,18 @@ def previous_run_id(ckpt_path: str, runs_dir: str | None, run_dir: str) -> str |
     earlier_run = Path(checkpoint).resolve().parents[1]  # <run dir>/checkpoints/<name>.ckpt
     files = sorted(earlier_run.glob("wandb/*run-*/run-*.wandb"), key=lambda p: p.stat().st_mtime)
     return files[-1].stem.removeprefix("run-") if files else None
+
+
+def log_final_results(
+    loggers: list[Logger], metrics: dict[str, float], table: pd.DataFrame, grid: Path
+) -> None:
+    """After the final evaluation: its metrics (``test/psnr/<op>``, ...) to every logger, and to W&B also
+    ``test/per_degradation`` (``per_degradation.csv`` as a table) and ``test/samples`` (the report's
+    ``grid.png``)."""
+    for logger in loggers:
+        logger.log_metrics(metrics)
+        logger.save()
+        if isinstance(logger, WandbLogger):
+            logger.log_table(key="test/per_degradation", dataframe=table.round(4).reset_index())
+            if grid.is_file():
+                logger.log_image(key="test/samples", images=[str(grid)])

@@ -2,7 +2,8 @@
 
 Logs ``train/loss`` and ``train/loss/<op>`` per epoch (``train/loss_step`` every ``log_every_n_steps``),
 ``val/loss``, ``val/psnr``, ``val/ssim`` and the same per op, next to the degraded input's
-``val/psnr_degraded/<op>`` so the gain is visible. The test stage logs the same under ``test/``.
+``val/psnr_degraded/<op>`` so the gain is visible. There is no test stage: after the fit, the best weights
+are measured once by :mod:`denoise_lab.evaluate`, whose records every final table is a view of.
 
 ``training_step`` hands each sample's loss to the callbacks (``on_train_batch_end``'s ``outputs``); the
 adaptive-weighting callback keeps its own per-op statistics from them, so nothing extra runs without it.
@@ -47,9 +48,7 @@ class DenoiseModule(L.LightningModule):
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.op_names = list(op_names)
         self.train_means = PerOpMeans("train", ["loss"], self.op_names)
-        self.eval_means = nn.ModuleDict(
-            {s: PerOpMeans(s, EVAL_QUANTITIES, self.op_names) for s in ("val", "test")}
-        )
+        self.val_means = PerOpMeans("val", EVAL_QUANTITIES, self.op_names)
 
     def forward(self, degraded: Tensor) -> Tensor:
         if self.channels_last:
@@ -85,13 +84,11 @@ class DenoiseModule(L.LightningModule):
             shown = op == ALL_OPS and quantity in ("psnr", "ssim")
             self.log(name, mean, on_step=False, on_epoch=True, prog_bar=shown)
 
-    def _evaluate(self, batch: dict[str, Tensor], batch_idx: int, stage: str) -> Tensor:
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         clean, degraded = batch["clean"], batch["degraded"]
         output = self(degraded).float()
-        restored, shown = (
-            output.clamp(0.0, 1.0),
-            degraded.clamp(0.0, 1.0),
-        )  # what a user sees; metrics judge that
+        # what a user sees; metrics judge that
+        restored, shown = output.clamp(0.0, 1.0), degraded.clamp(0.0, 1.0)
         with self.full_precision():
             quality = {
                 "loss": self.loss(output, clean),
@@ -100,16 +97,9 @@ class DenoiseModule(L.LightningModule):
                 "psnr_degraded": psnr(shown, clean),
                 "ssim_degraded": ssim(shown, clean),
             }
-        self.eval_means[stage].update(quality, batch["op"])
+        self.val_means.update(quality, batch["op"])
         if batch_idx == 0:
-            self.log_means(self.eval_means[stage])
-        return restored
-
-    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._evaluate(batch, batch_idx, "val")
-
-    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> dict[str, Tensor]:
-        return {"restored": self._evaluate(batch, batch_idx, "test")}
+            self.log_means(self.val_means)
 
     def configure_optimizers(self) -> dict[str, Any]:
         optimizer = self.optimizer_factory(params=self.parameters())

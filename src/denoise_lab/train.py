@@ -1,8 +1,9 @@
 """Training entry point: ``python -m denoise_lab [overrides]`` composes ``conf/`` and calls :func:`run`.
 
-:func:`run` builds everything from the config through ``_target_``, fits with checkpoints, tests the
-best weights on every degradation and writes ``metrics.json``, ``per_degradation.csv``,
-``samples.png`` and the evaluation report (``report.md`` and friends) into the run directory.
+:func:`run` builds everything from the config through ``_target_``, fits with checkpoints, then evaluates
+the best weights once on every degradation (:func:`denoise_lab.evaluate.report_after_training`): the
+report (``report.md``, ``grid.png`` and friends), ``metrics.json``, ``per_degradation.csv`` and the
+loggers' ``test/*`` are all views of that one evaluation's records.
 :func:`main` returns the optimized metric to Hydra's sweepers.
 """
 
@@ -20,7 +21,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import ProgressBar, WeightAveraging
+from lightning.pytorch.callbacks import ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from denoise_lab.callbacks import TrainingDiverged
@@ -29,8 +30,9 @@ from denoise_lab.config import CONFIG_DIR, ConfigError, validate
 from denoise_lab.data import build_datamodule
 from denoise_lab.data.sources import limit_megapixels
 from denoise_lab.evaluate import report_after_training, scoring_note
+from denoise_lab.loggers import log_final_results
 from denoise_lab.module import DenoiseModule
-from denoise_lab.reporting.tables import write_test_report
+from denoise_lab.reporting.tables import logged_metrics, per_degradation_table, write_test_report
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,7 @@ def build(cfg: DictConfig) -> tuple[L.LightningDataModule, DenoiseModule, L.Trai
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:
-    """Fit, test the best checkpoint, write the run's report; return every logged metric."""
+    """Fit, evaluate the best checkpoint, write the run's report; return every logged metric."""
     validate(cfg)
     run_dir = Path(cfg.paths.output_dir)
     ckpt_path = resolve_checkpoint(cfg.get("ckpt_path"), Path(cfg.paths.runs_dir), run_dir)
@@ -109,27 +111,22 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     best = checkpoint.best_model_path if checkpoint else ""
     if checkpoint and checkpoint.best_model_score is not None:
         metrics[cfg.optimized_metric] = float(checkpoint.best_model_score)  # sweeps compare best, not last
-    if cfg.get("test_after_fit", True):
-        # Test and report the weights best.ckpt's state_dict holds (with callbacks.ema, the averaged ones, as
-        # evaluate and predict load them); Lightning's averaging callback would load the raw weights instead.
-        trainer.callbacks = [c for c in trainer.callbacks if not isinstance(c, WeightAveraging)]
-        metrics.update(trainer.test(module, datamodule=datamodule, ckpt_path=best or None, verbose=False)[0])
-        if trainer.is_global_zero:
-            table = write_test_report(
-                run_dir,
-                metrics,
-                datamodule.op_names,
-                extra={
-                    "scoring": scoring_note(
-                        "rgb", 0
-                    ),  # the test stage's convention; the report follows eval.*
-                    "best_checkpoint": best,
-                    "fit_seconds": round(fit_seconds, 1),
-                    "epochs": trainer.current_epoch,
-                },
-            )
-            log.info("per-degradation test results (best weights):\n%s", table.round(3).to_string())
-            report_after_training(cfg, module.model, datamodule, best)
+    if cfg.get("test_after_fit", True) and trainer.is_global_zero:
+        # the weights best.ckpt holds (with callbacks.ema, the averaged ones), as evaluate and predict load them
+        network = load_checkpoint(best)[0] if best else module.model
+        table = per_degradation_table(report_after_training(cfg, network, datamodule, best, module.loss))
+        facts = {
+            "best_checkpoint": best,
+            "fit_seconds": round(fit_seconds, 1),
+            "epochs": trainer.current_epoch,
+        }
+        write_test_report(
+            run_dir, table, {"scoring": scoring_note(cfg.eval.color, cfg.eval.crop_border), **facts}
+        )
+        log.info("per-degradation results (best weights):\n%s", table.round(3).to_string())
+        tested = logged_metrics(table)
+        log_final_results(trainer.loggers, tested, table, run_dir / "grid.png")
+        metrics.update(tested)
     log.info("run directory: %s", run_dir)
     return metrics
 

@@ -2,9 +2,10 @@
 
 Training batches are degraded by :meth:`DegradationBank.sample` (a random op per sample, by the bank's
 weights). Validation assigns ops round-robin by sample key so every op is measured on its share of
-crops; test applies *every* op to every crop, which gives the per-degradation table. Paired data
-arrives already degraded and bypasses the bank (its single "op" is called ``paired``). A source with a test
-split of its own (CIFAR-10's test batch, ``load_test``) is tested on it, and validation is carved from its
+crops. Paired data arrives already degraded and bypasses the bank (its single "op" is called ``paired``).
+The final test (every op on every crop) is not a Lightning stage: :mod:`denoise_lab.evaluate` builds its
+cases from :meth:`DenoiseDataModule.splits` and :meth:`DenoiseDataModule.crops`. A source with a test split
+of its own (CIFAR-10's test batch, ``load_test``) is tested on it, and validation is carved from its
 training images; for the others the held-out images serve both validation and test.
 
 Loader settings left at ``null`` follow the device the trainer runs on (:func:`auto_workers`): on a CPU
@@ -111,7 +112,6 @@ class DenoiseDataModule(L.LightningDataModule):
         )
         self.train_set: RandomPatches | None = None
         self.val_set: FixedCrops | None = None
-        self.test_set: FixedCrops | None = None
 
     @classmethod
     def from_samples(cls, names: list[str], **loader: Any) -> DenoiseDataModule:
@@ -153,8 +153,7 @@ class DenoiseDataModule(L.LightningDataModule):
         )
         train = fit_to_size(train, self.patch_size, self.small_images, "train")
         self.train_set = RandomPatches(train, self.patch_size, self.patches_per_epoch, self.augment)
-        self.val_set = self._crops(val, "val")
-        self.test_set = self.val_set if test is val else self._crops(test, "test")
+        self.val_set = self.crops(val, "val")
 
     def splits(self) -> tuple[list[LoadedImage], list[LoadedImage], list[LoadedImage]]:
         """Train, val and test images (test is val itself unless the source has a test split of its own)."""
@@ -162,7 +161,8 @@ class DenoiseDataModule(L.LightningDataModule):
         load_test = getattr(self.source, "load_test", None)
         return train, val, val if load_test is None else load_test()
 
-    def _crops(self, images: list[LoadedImage], purpose: str) -> FixedCrops:
+    def crops(self, images: list[LoadedImage], purpose: str) -> FixedCrops:
+        """The fixed evaluation crops of ``images`` (``purpose`` names them in the small-image notice)."""
         images = fit_to_size(images, self.val_crop_size, self.small_images, purpose)
         return FixedCrops(images, self.val_crop_size, self.val_crops_per_image)
 
@@ -195,9 +195,6 @@ class DenoiseDataModule(L.LightningDataModule):
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.val_set, self.eval_batch_size, train=False)
 
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set, self.eval_batch_size, train=False)
-
     def on_after_batch_transfer(self, batch: dict[str, Tensor], dataloader_idx: int) -> dict[str, Tensor]:
         """Degrade the clean batch on the device; record each sample's op index and severity."""
         clean = batch["clean"]
@@ -206,19 +203,11 @@ class DenoiseDataModule(L.LightningDataModule):
             return {**batch, "op": zeros.long(), "severity": zeros}
         if self.trainer is None or self.trainer.training:
             degraded = self.bank.sample(clean)
-        else:
+        else:  # validation: ops round-robin over the crops
             keys = batch["index"]
-            if self.trainer.testing:  # every op on every crop
-                n_ops = len(self.bank)
-                clean, keys = clean.repeat_interleave(n_ops, 0), keys.repeat_interleave(n_ops, 0)
-                ops = torch.arange(n_ops, device=keys.device).repeat(batch["clean"].shape[0])
-            else:  # validation: ops round-robin over the crops
-                ops = keys % len(self.bank)
-            degraded = self.bank.apply_fixed(clean, keys, ops)
-            batch = {**batch, "index": keys}
+            degraded = self.bank.apply_fixed(clean, keys, keys % len(self.bank))
         return {
             **batch,
-            "clean": clean,
             "degraded": degraded.image,
             "op": degraded.op_index,
             "severity": degraded.severity,

@@ -70,13 +70,6 @@ def save_rows(
     plt.close(fig)
 
 
-def save_sample_grid(
-    path: Path, clean: Tensor, degraded: Tensor, restored: Tensor, titles: Sequence[str]
-) -> None:
-    """Three rows (clean, degraded, restored) of N images, each degraded/restored titled with its PSNR."""
-    save_rows(path, list(clean), {"degraded": list(degraded), "restored": list(restored)}, titles)
-
-
 def save_examples(path: Path, examples: Sequence, titles: Sequence[str], rows: Sequence[str] = ()) -> None:
     """Report examples (:class:`denoise_lab.evaluation.Example`) as columns: clean, then ``rows`` (default:
     every kind of image any example holds, in order of first appearance)."""

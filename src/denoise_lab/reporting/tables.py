@@ -1,52 +1,72 @@
-"""Per-degradation tables built from the metrics a test run logged (``test/psnr/<op>`` and friends)."""
+"""``per_degradation.csv`` and ``metrics.json``: the run's final numbers, a view of the evaluation's records.
+
+The records are those of :class:`denoise_lab.evaluation.Evaluator` (one row per image, op and method), the
+same rows the report summarises, so the two can never disagree.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
+from denoise_lab.evaluation import DEGRADED, MODEL
 from denoise_lab.metrics import ALL_OPS, metric_name
 
 log = logging.getLogger(__name__)
 
-COLUMNS = {  # logged quantity -> table column
-    "psnr_degraded": "psnr_degraded",
-    "psnr": "psnr_restored",
-    "ssim_degraded": "ssim_degraded",
-    "ssim": "ssim_restored",
-    "loss": "loss",
+COLUMNS = {  # table column -> (method, measure, logged quantity)
+    "psnr_degraded": (DEGRADED, "psnr", "psnr_degraded"),
+    "psnr_restored": (MODEL, "psnr", "psnr"),
+    "ssim_degraded": (DEGRADED, "ssim", "ssim_degraded"),
+    "ssim_restored": (MODEL, "ssim", "ssim"),
+    "loss": (MODEL, "loss", "loss"),
 }
 
 
-def per_degradation_table(
-    metrics: Mapping[str, float], op_names: Sequence[str], stage: str = "test"
-) -> pd.DataFrame:
-    """One row per op plus an ``all`` row: degraded vs restored PSNR/SSIM, and the PSNR gain."""
-    rows = {}
-    for op in [*op_names, ALL_OPS]:
-        rows[op] = {column: float(metrics[metric_name(stage, q, op)]) for q, column in COLUMNS.items()}
-    table = pd.DataFrame.from_dict(rows, orient="index")
+def _mean(values: pd.Series) -> float:
+    """A mean that stays NaN when any image's value is: a model that output NaN must not look fine."""
+    return values.mean(skipna=False)
+
+
+def per_degradation_table(records: pd.DataFrame) -> pd.DataFrame:
+    """One row per op plus an ``all`` row (every image of every op): degraded vs restored PSNR/SSIM, the
+    model's loss and the PSNR gain, over the records of scope ``all``."""
+    scored = records[records["scope"] == "all"]
+    table = pd.DataFrame()
+    for column, (method, measure, _) in COLUMNS.items():
+        rows = scored[scored["method"] == method]
+        if measure not in rows:  # the loss is only known where the evaluation was given one
+            continue
+        means = rows.groupby("op", sort=False)[measure].agg(_mean)
+        table[column] = pd.concat([means, pd.Series({ALL_OPS: _mean(rows[measure])})])
     table.index.name = "degradation"
     table["psnr_gain"] = table["psnr_restored"] - table["psnr_degraded"]
     return table
 
 
-def write_test_report(
-    run_dir: Path, metrics: Mapping[str, float], op_names: Sequence[str], extra: Mapping[str, object]
-) -> pd.DataFrame:
+def logged_metrics(table: pd.DataFrame, stage: str = "test") -> dict[str, float]:
+    """The table as metric names (``test/psnr``, ``test/psnr/<op>``, ...), for loggers and sweepers."""
+    return {
+        metric_name(stage, quantity, op): float(table.loc[op, column])
+        for column, (_, _, quantity) in COLUMNS.items()
+        if column in table
+        for op in table.index
+    }
+
+
+def write_test_report(run_dir: Path, table: pd.DataFrame, extra: Mapping[str, object]) -> None:
     """Write ``per_degradation.csv`` and ``metrics.json`` (overall, per op, and run facts in ``extra``)."""
-    table = per_degradation_table(metrics, op_names)
     table.round(4).to_csv(run_dir / "per_degradation.csv")
     report = {
-        "overall": table.loc["all"].to_dict(),
-        "per_degradation": table.drop(index="all").to_dict(orient="index"),
+        "overall": table.loc[ALL_OPS].to_dict(),
+        "per_degradation": table.drop(index=ALL_OPS).to_dict(orient="index"),
         **extra,
     }
-    overall = table.loc["all"]
+    overall = table.loc[ALL_OPS]
     if not overall["psnr_restored"] >= overall["psnr_degraded"]:  # NaN counts as worse
         report["warning"] = (
             f"the model made the images worse: restored PSNR {overall['psnr_restored']:.2f} dB is below the "
@@ -54,4 +74,3 @@ def write_test_report(
         )
         log.warning(report["warning"])
     (run_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
-    return table
