@@ -219,8 +219,10 @@ def loader_rates(
 def eval_batch(data: DenoiseDataModule, device: torch.device) -> dict[str, Tensor]:
     """The first validation batch with its fixed, keyed degradations (as validation degrades it)."""
     batch = to_device(next(iter(data.val_dataloader())), device)
-    degraded = data.bank.apply_fixed(batch["clean"], batch["index"], batch["index"] % len(data.bank))
-    return {"clean": batch["clean"], "degraded": degraded.image}
+    return {
+        "clean": batch["clean"],
+        "degraded": data.validation_degraded(batch["clean"], batch["index"]).image,
+    }
 
 
 @torch.no_grad()

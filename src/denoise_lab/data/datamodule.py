@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader
 from denoise_lab.data.cifar import Cifar10
 from denoise_lab.data.datasets import FixedCrops, PatchKeys, RandomPatches, fit_to_size
 from denoise_lab.data.sources import ImageFolder, LoadedImage, PairedFolders, SampleImages
-from denoise_lab.degradations import DegradationBank
+from denoise_lab.degradations import DegradationBank, Degraded
 
 log = logging.getLogger(__name__)
 
@@ -203,15 +203,19 @@ class DenoiseDataModule(L.LightningDataModule):
             return {**batch, "op": zeros.long(), "severity": zeros}
         if self.trainer is None or self.trainer.training:
             degraded = self.bank.sample(clean)
-        else:  # validation: ops round-robin over the crops
-            keys = batch["index"]
-            degraded = self.bank.apply_fixed(clean, keys, keys % len(self.bank))
+        else:
+            degraded = self.validation_degraded(clean, batch["index"])
         return {
             **batch,
             "degraded": degraded.image,
             "op": degraded.op_index,
             "severity": degraded.severity,
         }
+
+    def validation_degraded(self, clean: Tensor, keys: Tensor) -> Degraded:
+        """Validation's degradation of fixed crops: the ops round-robin over the crop keys, each seeded by
+        its (crop, op), so every epoch, run and comparison sees the same inputs."""
+        return self.bank.apply_fixed(clean, keys, keys % len(self.bank))
 
     def state_dict(self) -> dict[str, Any]:
         return {"bank": self.bank.state_dict()} if self.bank is not None else {}

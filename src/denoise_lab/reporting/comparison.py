@@ -17,11 +17,14 @@ from typing import Any
 import pandas as pd
 import torch
 import yaml
-from hydra.utils import instantiate
 
+from denoise_lab.checkpoints import load_checkpoint
+from denoise_lab.data import build_datamodule
 from denoise_lab.metrics import ALL_OPS, metric_name, parse_metric_name
 from denoise_lab.reporting import figures
 from denoise_lab.reporting.job_record import FAILURE_FILE, JOB_FILE, read_json
+
+BEST_CHECKPOINT = Path("checkpoints") / "best.ckpt"  # each job's best weights (conf/callbacks/default.yaml)
 
 log = logging.getLogger(__name__)
 
@@ -202,21 +205,16 @@ def _pair(psnr_value: float | None, ssim_value: float | None) -> str:
     return f"{psnr_value:.2f} / {ssim_value:.3f}"
 
 
-def _load_checkpoint(job: Job) -> dict[str, Any] | None:
-    path = job.path / "checkpoints" / "best.ckpt"
-    return torch.load(path, map_location="cpu", weights_only=True) if path.is_file() else None
-
-
 def restore_samples(jobs: list[Job], num_images: int) -> dict[str, Any] | None:
     """The same validation crops, degraded as validation degrades them, restored by every finished job's
     best weights: ``clean``, ``degraded``, ``titles`` (each crop's op) and ``restored`` ((label, images)
     per job). The crops come from the first such job's data and degradation config; None when no job has
     a checkpoint to restore with."""
-    checkpoints = [(j, c) for j in jobs if j.status == "ok" and (c := _load_checkpoint(j)) is not None]
-    if not checkpoints:
+    finished = [j for j in jobs if j.status == "ok" and (j.path / BEST_CHECKPOINT).is_file()]
+    if not finished:
         return None
-    config = checkpoints[0][1]["hyper_parameters"]["config"]
-    datamodule = instantiate(config["data"], bank=instantiate(config["degradation"], _convert_="all"))
+    models = [(job.label, *load_checkpoint(job.path / BEST_CHECKPOINT)) for job in finished]
+    datamodule = build_datamodule(models[0][2])
     datamodule.setup("fit")
     crops = datamodule.val_set
     keys = torch.linspace(0, len(crops) - 1, min(num_images, len(crops))).round().long().unique()
@@ -224,19 +222,14 @@ def restore_samples(jobs: list[Job], num_images: int) -> dict[str, Any] | None:
     clean = torch.stack([s["clean"] for s in samples])
     if "degraded" in samples[0]:  # paired data: the low-quality image is the input
         degraded, titles = torch.stack([s["degraded"] for s in samples]), datamodule.op_names * len(samples)
-    else:  # validation's degradation of each (crop, op), seeded by both: the same for every job
-        ops = torch.arange(len(keys)) % len(datamodule.bank)
-        degraded = datamodule.bank.apply_fixed(clean, keys, ops).image.clamp(0, 1)
-        titles = [datamodule.op_names[k] for k in ops.tolist()]
+    else:  # as validation degrades these crops: the same for every job
+        validation = datamodule.validation_degraded(clean, keys)
+        degraded = validation.image.clamp(0, 1)
+        titles = [datamodule.op_names[k] for k in validation.op_index.tolist()]
     restored = []
-    for job, checkpoint in checkpoints:
-        model = instantiate(checkpoint["hyper_parameters"]["config"]["model"])
-        prefix = "model."
-        model.load_state_dict(
-            {k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
-        )
+    for label, model, _ in models:
         with torch.no_grad():
-            restored.append((job.label, model.eval()(degraded).clamp(0, 1)))
+            restored.append((label, model(degraded).clamp(0, 1)))
     return {"clean": clean, "degraded": degraded, "titles": titles, "restored": restored}
 
 
