@@ -23,8 +23,8 @@ from omegaconf import DictConfig
 from torch import Tensor
 
 from denoise_lab.data import DenoiseDataModule, build_datamodule
-from denoise_lab.metrics import psnr
-from denoise_lab.train import CONFIG_DIR
+from denoise_lab.evaluation.metrics import psnr
+from denoise_lab.training.run import CONFIG_DIR
 
 
 @dataclass
@@ -125,7 +125,7 @@ def autocast_dtype(precision: str) -> torch.dtype | None:
 
 
 class TrainStep:
-    """One optimizer step as :class:`~denoise_lab.module.DenoiseModule` takes it, in plain PyTorch.
+    """One optimizer step as :class:`~denoise_lab.training.module.DenoiseModule` takes it, in plain PyTorch.
 
     Model, loss, AdamW and the cosine schedule come from the run config; so do the memory layout and
     the precision unless given. Batches arrive degraded on the device, by the DataModule's

@@ -34,7 +34,7 @@ from benchmarks.common import (
 )
 from benchmarks.isolated import in_subprocess
 from denoise_lab.config import config_options
-from denoise_lab.metrics import psnr
+from denoise_lab.evaluation.metrics import psnr
 
 KEY = "compute"
 TITLE = "Compute efficiency"

@@ -2,7 +2,7 @@
 
 Every model shipped in ``denoise_lab/pretrained`` (``ckpt_path=pretrained:<name>``) restores the validation
 photos of the default data (coffee and ihc, which the shipped models never trained on) through the path
-``denoise_lab.predict`` takes (:func:`denoise_lab.tiling.restorer`, float32, channels-last). BM3D (``bm3d``
+``denoise_lab.predict`` takes (:func:`denoise_lab.inference.tiling.restorer`, float32, channels-last). BM3D (``bm3d``
 package, its default profile, one thread as its notes advise), non-local means and TV get the true sigma and
 the same images. PSNR here is on float outputs of centre crops up to 512²; the README's table is the
 standard protocol on whole images (``python -m denoise_lab.evaluate``).
@@ -21,11 +21,11 @@ import torch
 from torch import Tensor
 
 from benchmarks.common import Section, Settings, Target, datamodule, interleaved_medians, run_config
-from denoise_lab.baselines import denoise_tensor, select_baselines
-from denoise_lab.checkpoints import PRETRAINED_PREFIX, load_checkpoint, shipped_names
-from denoise_lab.evaluation import centre, standard_cases
-from denoise_lab.metrics import psnr
-from denoise_lab.tiling import restorer
+from denoise_lab.evaluation.baselines import denoise_tensor, select_baselines
+from denoise_lab.evaluation.cases import centre, standard_cases
+from denoise_lab.evaluation.metrics import psnr
+from denoise_lab.inference.checkpoints import PRETRAINED_PREFIX, load_checkpoint, shipped_names
+from denoise_lab.inference.tiling import restorer
 
 KEY = "inference"
 TITLE = "Inference vs BM3D"

@@ -24,7 +24,7 @@ from hydra.utils import instantiate
 
 from benchmarks.common import Section, Settings, Target, TrainStep, datamodule, run_config, to_device
 from denoise_lab.data import DenoiseDataModule
-from denoise_lab.train import build_module
+from denoise_lab.training.run import build_module
 
 KEY = "overhead"
 TITLE = "Framework overhead"

@@ -1,6 +1,6 @@
 """Scaling of prediction: time and peak memory vs image size, up to a 12-megapixel photo (4000x3000).
 
-``denoise_lab.predict`` restores a photo tile by tile (:mod:`denoise_lab.tiling`), so its memory should
+``denoise_lab.predict`` restores a photo tile by tile (:mod:`denoise_lab.inference.tiling`), so its memory should
 stay flat while its time grows linearly with the pixels; restoring the whole image in one pass (no
 tiling) is measured beside it up to 2048x1536 to show what the tiles save. Two fresh processes restore
 every size in turn, one for the times and one for memory (see ``EXACT_RSS``). Memory is the peak
@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from benchmarks.common import Section, Settings, Target, run_config
 from benchmarks.isolated import in_subprocess
 from denoise_lab.config import CONFIG_DIR
-from denoise_lab.tiling import restorer, tile_spans
+from denoise_lab.inference.tiling import restorer, tile_spans
 
 KEY = "predict_scaling"
 TITLE = "Scaling: predict time and peak memory vs image size"
@@ -141,7 +141,7 @@ def run(settings: Settings) -> Section:
     table = pd.DataFrame.from_dict(rows, orient="index")
     model = run_config(settings).model._target_.rsplit(".", 1)[-1]
     text = (
-        f"Default model ({model}), float32, one image per call through `denoise_lab.tiling.restorer` as "
+        f"Default model ({model}), float32, one image per call through `denoise_lab.inference.tiling.restorer` as "
         f"`denoise_lab.predict` runs it: tiles of {tile.size}² overlapping by {tile.overlap} px, or the whole "
         "image in one pass. Peak memory is the peak resident set (CPU) or peak CUDA allocation above what "
         "the process held before the call, measured with `MALLOC_MMAP_THRESHOLD_=65536` so that freed "

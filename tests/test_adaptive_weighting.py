@@ -7,8 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from denoise_lab.callbacks import AdaptiveDegradationWeighting
-from denoise_lab.train import run
+from denoise_lab.training.callbacks import AdaptiveDegradationWeighting
+from denoise_lab.training.run import run
 from tests.conftest import SEED000_OPS, SMALL_UNET, TINY, compose_config
 
 # An identity model that cannot learn (residual U-Net, zero-initialised head, lr 0): each op's training loss

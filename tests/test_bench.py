@@ -12,7 +12,7 @@ from benchmarks.common import Settings, TrainStep, datamodule, run_config
 from benchmarks.cpu_pipeline import SeedsDegradedPatches
 from benchmarks.isolated import in_subprocess
 
-from denoise_lab.train import build_module
+from denoise_lab.training.run import build_module
 
 CPU = Settings(torch.device("cpu"), quick=True)
 

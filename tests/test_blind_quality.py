@@ -11,9 +11,10 @@ import torch
 from PIL import Image
 from skimage import data
 
-from denoise_lab.blind_quality import NIMA_NOTE, NIQE_NOTE, load_blind_measures, load_brisque
 from denoise_lab.data.datasets import to_tensor
-from denoise_lab.evaluation import Case, Evaluator
+from denoise_lab.evaluation.blind_quality import NIMA_NOTE, NIQE_NOTE, load_blind_measures, load_brisque
+from denoise_lab.evaluation.cases import Case
+from denoise_lab.evaluation.evaluator import Evaluator
 from denoise_lab.reporting.report import write_report
 
 # brisque/tests/sample-image.jpg of github.com/rehanguha/brisque (Apache-2.0; commit 723a6d7), 4096 x 2160.

@@ -21,7 +21,7 @@ from hydra.utils import instantiate
 
 from denoise_lab.data import cifar
 from denoise_lab.data.cifar import Cifar10
-from denoise_lab.train import run
+from denoise_lab.training.run import run
 from tests.conftest import TINY, cli, compose_config
 
 PER_BATCH = 6  # images per fake batch: 30 training and 6 test images

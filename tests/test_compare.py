@@ -12,7 +12,7 @@ from denoise_lab.compare import main as compare_main
 from denoise_lab.config import ConfigError
 from denoise_lab.reporting.comparison import find_jobs, write_comparison
 from denoise_lab.reporting.job_record import write_failure
-from denoise_lab.train import run
+from denoise_lab.training.run import run
 
 
 def as_job(run_dir: Path, overrides: list[str]) -> None:

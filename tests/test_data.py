@@ -15,6 +15,7 @@ from denoise_lab.data import DenoiseDataModule, ImageFolder, PairedFolders, Samp
 from denoise_lab.data.datamodule import auto_workers, split_by_image
 from denoise_lab.data.datasets import FixedCrops, fit_to_size
 from denoise_lab.data.sources import LoadedImage, read_rgb
+from denoise_lab.evaluation.cases import crop_cases
 from tests.conftest import compose_config, write_image
 
 
@@ -113,7 +114,7 @@ class FakeTrainer:
     """Just the stage flags DenoiseDataModule.on_after_batch_transfer reads, and the device it trains on."""
 
     def __init__(self, stage: str, device: str = "cpu") -> None:
-        self.training, self.testing = stage == "train", stage == "test"
+        self.training = stage == "train"
         self.strategy = SimpleNamespace(root_device=torch.device(device))
 
 
@@ -124,7 +125,7 @@ def make_datamodule() -> DenoiseDataModule:
     return datamodule
 
 
-def test_datamodule_degrades_on_transfer_round_robin_in_val_and_every_op_in_test():
+def test_datamodule_degrades_on_transfer_round_robin_in_val_and_evaluation_cases_apply_every_op():
     datamodule = make_datamodule()
     n_ops = len(datamodule.op_names)
     batch = next(iter(datamodule.val_dataloader()))
@@ -135,13 +136,14 @@ def test_datamodule_degrades_on_transfer_round_robin_in_val_and_every_op_in_test
     again = datamodule.on_after_batch_transfer(dict(batch), 0)
     assert torch.equal(val["degraded"], again["degraded"])
 
-    datamodule.trainer = FakeTrainer("test")
-    test = datamodule.on_after_batch_transfer(dict(batch), 0)
-    assert test["degraded"].shape[0] == n_ops * batch["clean"].shape[0]
-    assert torch.equal(test["op"][:n_ops], torch.arange(n_ops))
-    # the test sample with the validation op is the validation sample itself
-    same = test["op"] == test["index"] % n_ops
-    assert torch.equal(test["degraded"][same], val["degraded"])
+    batch_size = len(batch["clean"])
+    cases = list(crop_cases(datamodule.val_set, datamodule.bank, batch_size, torch.device("cpu")))
+    assert [case.op for case in cases[:n_ops]] == datamodule.op_names  # every op on the first batch
+    for k, case in enumerate(cases[:n_ops]):
+        # the evaluation case with a crop's validation op is that validation sample itself
+        same = batch["index"] % n_ops == k
+        assert case.keys == batch["index"].tolist()
+        assert torch.equal(case.degraded[same], val["degraded"][same])
 
     datamodule.trainer = FakeTrainer("train")
     train_batch = next(iter(datamodule.train_dataloader()))

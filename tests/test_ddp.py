@@ -8,7 +8,7 @@ import lightning as L
 import torch
 from omegaconf import open_dict
 
-from denoise_lab.train import run
+from denoise_lab.training.run import run
 
 
 class RecordRankState(L.Callback):

@@ -17,9 +17,10 @@ from skimage.metrics import peak_signal_noise_ratio
 
 from denoise_lab.config import CONFIG_DIR, ConfigError
 from denoise_lab.evaluate import evaluate
-from denoise_lab.evaluation import Evaluator, standard_cases
-from denoise_lab.perceptual import ALEXNET_WEIGHTS, load_lpips
-from denoise_lab.train import run
+from denoise_lab.evaluation.cases import standard_cases
+from denoise_lab.evaluation.evaluator import Evaluator
+from denoise_lab.evaluation.perceptual import ALEXNET_WEIGHTS, load_lpips
+from denoise_lab.training.run import run
 from tests.conftest import write_image
 
 OPS = ["gaussian_noise", "gaussian_blur", "motion_blur", "illumination_contrast", "color_channels"]
@@ -51,7 +52,9 @@ def test_a_training_run_ends_with_one_evaluation_that_the_report_and_metrics_jso
     tested = json.loads((run_dir / "metrics.json").read_text())["per_degradation"]
     table = pd.read_csv(run_dir / "metrics.csv").set_index(["degradation", "scope", "method"])
     for op in OPS:  # the same records: the same numbers (the report rounds PSNR to 0.01 dB, SSIM to 1e-4)
-        assert table.loc[(op, "all", "model"), "psnr"] == pytest.approx(tested[op]["psnr_restored"], abs=0.0051)
+        assert table.loc[(op, "all", "model"), "psnr"] == pytest.approx(
+            tested[op]["psnr_restored"], abs=0.0051
+        )
         assert table.loc[(op, "all", "degraded"), "ssim"] == pytest.approx(
             tested[op]["ssim_degraded"], abs=1e-4
         )

@@ -9,7 +9,7 @@ import torch
 from hydra.utils import instantiate
 
 from denoise_lab.config import CONFIG_DIR
-from denoise_lab.losses import MSELoss, PixelSSIMLoss
+from denoise_lab.training.losses import MSELoss, PixelSSIMLoss
 from tests.conftest import compose_config
 
 LOSSES = sorted(p.stem for p in (Path(CONFIG_DIR) / "loss").glob("*.yaml"))

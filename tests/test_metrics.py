@@ -10,8 +10,8 @@ from skimage.filters import gaussian
 from skimage.measure import shannon_entropy
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from denoise_lab.metrics import mse_255, psnr, ssim
-from denoise_lab.no_reference import colourfulness, entropy, laplacian_variance, rms_contrast
+from denoise_lab.evaluation.metrics import mse_255, psnr, ssim
+from denoise_lab.evaluation.no_reference import colourfulness, entropy, laplacian_variance, rms_contrast
 
 
 def as_batch(*images: np.ndarray) -> torch.Tensor:
@@ -98,7 +98,7 @@ def test_y_channel_scores_match_scikit_image_on_bt601_luma_with_a_border_crop(k)
     """eval.color=y eval.crop_border=4: BasicSR's and KAIR's convention, checked against scikit-image."""
     from skimage.color import rgb2ycbcr
 
-    from denoise_lab.metrics import scored_view
+    from denoise_lab.evaluation.metrics import scored_view
 
     clean, distorted = PAIRS[k]
     y_clean, y_distorted = (rgb2ycbcr(x)[4:-4, 4:-4, 0] for x in (clean, distorted))  # Y in [16, 235]
@@ -114,7 +114,7 @@ def test_y_channel_scores_match_scikit_image_on_bt601_luma_with_a_border_crop(k)
 
 
 def test_metric_names_are_built_and_parsed_in_one_place():
-    from denoise_lab.metrics import ALL_OPS, metric_name, parse_metric_name
+    from denoise_lab.evaluation.metrics import ALL_OPS, metric_name, parse_metric_name
 
     assert metric_name("val", "psnr") == "val/psnr"
     assert metric_name("test", "ssim_degraded", "motion_blur") == "test/ssim_degraded/motion_blur"

@@ -8,7 +8,7 @@ import tifffile
 import torch
 from PIL import Image
 
-from denoise_lab.photos import read_photo, write_photo
+from denoise_lab.inference.photos import read_photo, write_photo
 from tests.conftest import write_image
 
 

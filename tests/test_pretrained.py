@@ -10,10 +10,10 @@ import pytest
 import torch
 
 import denoise_lab.pretrained
-from denoise_lab import checkpoints
-from denoise_lab.checkpoints import load_checkpoint, read_safely, shipped_names
 from denoise_lab.config import ConfigError
 from denoise_lab.evaluate import evaluate
+from denoise_lab.inference import checkpoints
+from denoise_lab.inference.checkpoints import load_checkpoint, read_safely, shipped_names
 from tests.test_evaluate import evaluate_config
 
 
@@ -75,7 +75,7 @@ def test_the_recipe_trains_with_ema_ships_and_fine_tunes_from_the_shipped_file(
     """experiment=pretrain_gaussian, shrunk: EMA weights are what best.ckpt holds; ship writes a file that
     ``pretrained:<name>`` loads; ``init_from`` starts a new run from it; another architecture is refused."""
     from denoise_lab.pretrained.ship import ship
-    from denoise_lab.train import build_module, initialise, run
+    from denoise_lab.training.run import build_module, initialise, run
 
     small = [
         "experiment=pretrain_gaussian",
@@ -131,9 +131,9 @@ GAUSSIAN_CROP_PSNR = 32.467  # dB (noisy: 21.07), measured when pretrained:gauss
 def test_the_shipped_gaussian_model_keeps_its_quality_on_a_fixed_heldout_crop():
     from skimage import data
 
-    from denoise_lab.evaluation import centre
-    from denoise_lab.metrics import psnr
-    from denoise_lab.tiling import restorer
+    from denoise_lab.evaluation.cases import centre
+    from denoise_lab.evaluation.metrics import psnr
+    from denoise_lab.inference.tiling import restorer
 
     clean = centre(torch.from_numpy(data.coffee()).permute(2, 0, 1).float()[None] / 255, 256)
     noisy = clean + 25 / 255 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0))

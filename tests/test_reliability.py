@@ -359,7 +359,8 @@ def test_a_report_of_a_model_that_outputs_nan_is_written_and_names_what_is_missi
     from skimage import data
 
     from denoise_lab.data.datasets import to_tensor
-    from denoise_lab.evaluation import Case, Evaluator
+    from denoise_lab.evaluation.cases import Case
+    from denoise_lab.evaluation.evaluator import Evaluator
     from denoise_lab.reporting.report import write_report
 
     clean = to_tensor(data.astronaut()[:64, :96])[None].repeat(2, 1, 1, 1)

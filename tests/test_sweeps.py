@@ -9,7 +9,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 from denoise_lab.compare import main as compare_main
-from denoise_lab.train import CONFIG_DIR
+from denoise_lab.training.run import CONFIG_DIR
 from tests.conftest import TINY, cli
 
 pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
+from denoise_lab.inference.tiling import restorer, self_ensemble, tile_spans, tiled
 from denoise_lab.models import UNet
-from denoise_lab.tiling import restorer, self_ensemble, tile_spans, tiled
 
 
 @pytest.mark.parametrize(

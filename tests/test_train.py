@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from denoise_lab.train import build_module, run
+from denoise_lab.training.run import build_module, run
 from tests.conftest import TINY, cli, compose_config, write_image
 
 OPS = ["gaussian_noise", "gaussian_blur", "motion_blur", "illumination_contrast", "color_channels"]
@@ -157,7 +157,7 @@ def test_turning_the_progress_bar_off_drops_the_rich_bar_instead_of_failing(tmp_
     has one, so the flag alone must be enough."""
     from lightning.pytorch.callbacks import ProgressBar
 
-    from denoise_lab.train import build
+    from denoise_lab.training.run import build
 
     cfg = compose_config(["trainer.enable_progress_bar=false"], tmp_path)
     assert cfg.callbacks.rich_progress_bar is not None

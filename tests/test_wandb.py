@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from google.protobuf.json_format import MessageToDict
 
-from denoise_lab.hydra_callbacks import finish_wandb
-from denoise_lab.train import run
+from denoise_lab.training.hydra_callbacks import finish_wandb
+from denoise_lab.training.run import run
 from tests.conftest import without_wandb_account
 
 wandb = pytest.importorskip("wandb")

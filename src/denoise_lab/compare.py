@@ -1,6 +1,6 @@
 """``python -m denoise_lab.compare <sweep dir>``: (re)write a sweep's comparison from its jobs' files.
 
-Sweeps write it by themselves when they end (see :mod:`denoise_lab.hydra_callbacks`); this command is for a
+Sweeps write it by themselves when they end (see :mod:`denoise_lab.training.hydra_callbacks`); this command is for a
 sweep whose jobs ran elsewhere (another launcher, a cluster), one that is still running, or old sweeps.
 """
 

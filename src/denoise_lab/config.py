@@ -22,7 +22,7 @@ import torch
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from denoise_lab.baselines import BASELINES
+from denoise_lab.evaluation.baselines import BASELINES
 
 CONFIG_DIR = str(
     Path(__file__).resolve().parent / "conf"
@@ -180,7 +180,7 @@ def check_op_ranges(ops: DictConfig, prefix: str = "degradation.ops") -> None:
 
 
 def check_tile(tile: DictConfig, name: str = "tile") -> None:
-    """Tile settings that :mod:`denoise_lab.tiling` can work with."""
+    """Tile settings that :mod:`denoise_lab.inference.tiling` can work with."""
     _require(
         tile.align >= 1 and tile.size % tile.align == 0 and tile.overlap % tile.align == 0,
         f"{name}.size ({tile.size}) and {name}.overlap ({tile.overlap}) must be multiples of "

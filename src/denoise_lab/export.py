@@ -21,8 +21,8 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
-from denoise_lab.checkpoints import load_checkpoint
 from denoise_lab.config import CONFIG_DIR, ConfigError, user_errors_in_one_line
+from denoise_lab.inference.checkpoints import load_checkpoint
 
 log = logging.getLogger(__name__)
 

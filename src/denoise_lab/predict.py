@@ -1,8 +1,8 @@
 """``python -m denoise_lab.predict ckpt_path=... input=<file|dir> output=<dir>``: denoise the user's photos.
 
 Any size: the photo is restored in place in its own 8- or 16-bit array, a band of tiles at a time
-(:mod:`denoise_lab.tiling`), optionally with the x8 self-ensemble.
-Photos keep their file names (and sub-folders), format, channels and bit depth (:mod:`denoise_lab.photos`).
+(:mod:`denoise_lab.inference.tiling`), optionally with the x8 self-ensemble.
+Photos keep their file names (and sub-folders), format, channels and bit depth (:mod:`denoise_lab.inference.photos`).
 Unreadable files are skipped with a warning and counted, never fatal; folders show a progress bar.
 Nothing is overwritten: an output file that already exists is refused, named and counted (the exit status
 is then 1) unless ``overwrite=true``, and an output folder inside the input folder is left out of the walk.
@@ -20,11 +20,11 @@ import torch
 from omegaconf import DictConfig
 from rich.progress import track
 
-from denoise_lab.checkpoints import load_checkpoint
 from denoise_lab.config import CONFIG_DIR, ConfigError, check_tile, user_errors_in_one_line
 from denoise_lab.data.sources import DECODE_ERRORS, find_images, limit_megapixels, why_unreadable
-from denoise_lab.photos import Photo, read_photo, write_photo
-from denoise_lab.tiling import Network, device_network, device_of, tiled
+from denoise_lab.inference.checkpoints import load_checkpoint
+from denoise_lab.inference.photos import Photo, read_photo, write_photo
+from denoise_lab.inference.tiling import Network, device_network, device_of, tiled
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def inputs(source: Path, recursive: bool, output: Path) -> tuple[list[Path], Pat
 
 def restore_in_place(network: Network, photo: Photo, tile: DictConfig) -> None:
     """Restore ``photo``'s pixels tile by tile, writing them back into its 8- or 16-bit array (memory: the
-    photo once, plus one band of tiles in float32, see :func:`denoise_lab.tiling.tiled`)."""
+    photo once, plus one band of tiles in float32, see :func:`denoise_lab.inference.tiling.tiled`)."""
     pixels = photo.pixels
     with torch.inference_mode():
         tiled(

@@ -5,14 +5,14 @@ photos can be restored with no training and no network.
     model = denoise_lab.pretrained.load("gaussian")   # nn.Module: (B, 3, H, W) in [0, 1] -> restored
 
 On the command line: ``ckpt_path=pretrained:<name>``. The file layout and the safe loading are described in
-:mod:`denoise_lab.checkpoints`; ``python -m denoise_lab.pretrained.ship`` writes a file from a run.
+:mod:`denoise_lab.inference.checkpoints`; ``python -m denoise_lab.pretrained.ship`` writes a file from a run.
 """
 
 from __future__ import annotations
 
 from torch import nn
 
-from denoise_lab.checkpoints import PRETRAINED_PREFIX, load_checkpoint, shipped_names
+from denoise_lab.inference.checkpoints import PRETRAINED_PREFIX, load_checkpoint, shipped_names
 
 
 def names() -> list[str]:

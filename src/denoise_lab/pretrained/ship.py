@@ -2,7 +2,7 @@
 
 Writes ``denoise_lab/pretrained/<name>.pt`` from a training checkpoint (the EMA weights, when the run used
 ``callbacks.ema``): the weights, the run config, the recipe and the measured table (see
-:mod:`denoise_lab.checkpoints`). The weights are stored in float16 when that moves the held-out PSNR at
+:mod:`denoise_lab.inference.checkpoints`). The weights are stored in float16 when that moves the held-out PSNR at
 sigma 25 (standard protocol) by less than 0.01 dB, else in float32; the check's figures go in the file.
 Refuses to replace an existing file unless ``--overwrite``.
 """
@@ -18,13 +18,12 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import nn
 
-from denoise_lab import checkpoints
-from denoise_lab.checkpoints import load_checkpoint
 from denoise_lab.data import build_datamodule
-from denoise_lab.evaluate import evaluation_images
-from denoise_lab.evaluation import standard_cases
-from denoise_lab.metrics import psnr
-from denoise_lab.tiling import restorer
+from denoise_lab.evaluation.cases import evaluation_images, standard_cases
+from denoise_lab.evaluation.metrics import psnr
+from denoise_lab.inference import checkpoints
+from denoise_lab.inference.checkpoints import load_checkpoint
+from denoise_lab.inference.tiling import restorer
 
 HALF_PRECISION_TOLERANCE_DB = 0.01
 

@@ -18,9 +18,9 @@ import pandas as pd
 import torch
 import yaml
 
-from denoise_lab.checkpoints import load_checkpoint
 from denoise_lab.data import build_datamodule
-from denoise_lab.metrics import ALL_OPS, metric_name, parse_metric_name
+from denoise_lab.evaluation.metrics import ALL_OPS, metric_name, parse_metric_name
+from denoise_lab.inference.checkpoints import load_checkpoint
 from denoise_lab.reporting import figures
 from denoise_lab.reporting.job_record import FAILURE_FILE, JOB_FILE, read_json
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from torch import Tensor
 
-from denoise_lab.metrics import ALL_OPS, metric_name, psnr
+from denoise_lab.evaluation.metrics import ALL_OPS, metric_name, psnr
 
 CELL = 128  # pixels per image cell; smaller crops are enlarged (nearest neighbour: noise stays visible)
 GAP, TITLE, LABEL, DPI = 6, 18, 84, 100  # pixels between cells, above cells, left of rows; dots per inch
@@ -71,7 +71,7 @@ def save_rows(
 
 
 def save_examples(path: Path, examples: Sequence, titles: Sequence[str], rows: Sequence[str] = ()) -> None:
-    """Report examples (:class:`denoise_lab.evaluation.Example`) as columns: clean, then ``rows`` (default:
+    """Report examples (:class:`denoise_lab.evaluation.evaluator.Example`) as columns: clean, then ``rows`` (default:
     every kind of image any example holds, in order of first appearance)."""
     labels = rows or list(dict.fromkeys(k for e in examples for k in e.images if k != "clean"))
     save_rows(

@@ -1,6 +1,6 @@
 """The evaluation report folder: ``report.md``, ``metrics.csv``, ``metrics.xlsx``, ``grid.png``, ``figures/``.
 
-Tables are means of the per-image records of :mod:`denoise_lab.evaluation`, laid out as seed 000's:
+Tables are means of the per-image records of :mod:`denoise_lab.evaluation.evaluator`, laid out as seed 000's:
 reference-based rows (original vs degraded / restored / each baseline: PSNR, SSIM, MSE, LPIPS, seconds
 per image) and no-reference rows (entropy, contrast, sharpness, colourfulness, BRISQUE, NIQE, NIMA), per
 degradation.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from denoise_lab.evaluation import DEGRADED, MODEL, ORIGINAL, Example
+from denoise_lab.evaluation.evaluator import DEGRADED, MODEL, ORIGINAL, Example
 from denoise_lab.reporting.figures import save_examples
 
 REFERENCE = {

@@ -1,6 +1,6 @@
 """``per_degradation.csv`` and ``metrics.json``: the run's final numbers, a view of the evaluation's records.
 
-The records are those of :class:`denoise_lab.evaluation.Evaluator` (one row per image, op and method), the
+The records are those of :class:`denoise_lab.evaluation.evaluator.Evaluator` (one row per image, op and method), the
 same rows the report summarises, so the two can never disagree.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from denoise_lab.evaluation import DEGRADED, MODEL
-from denoise_lab.metrics import ALL_OPS, metric_name
+from denoise_lab.evaluation.evaluator import DEGRADED, MODEL
+from denoise_lab.evaluation.metrics import ALL_OPS, metric_name
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ palette. An animated or multi-page image is refused with its frame count (restor
 lose the others).
 
 Memory: a photo stays in its 8- or 16-bit form (3 or 6 bytes a pixel, not the 12 of float32) and is restored
-in place, tile by tile (:func:`denoise_lab.tiling.tiled`); decoding copies Pillow's image out in strips, so a
+in place, tile by tile (:func:`denoise_lab.inference.tiling.tiled`); decoding copies Pillow's image out in strips, so a
 108-megapixel JPEG never exists as float32 or twice as bytes.
 """
 

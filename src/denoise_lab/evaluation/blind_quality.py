@@ -1,6 +1,6 @@
 """Trained no-reference quality models for the report: BRISQUE, NIQE, NIMA, or a one-line reason each is n/a.
 
-Unlike the textbook measures of :mod:`denoise_lab.no_reference`, these score an image with a model fitted to
+Unlike the textbook measures of :mod:`denoise_lab.evaluation.no_reference`, these score an image with a model fitted to
 human ratings or to pristine photos, so they count only where a maintained package ships that model inside its
 wheel: nothing is downloaded, and a missing model makes the column ``n/a`` with its reason, never an error.
 

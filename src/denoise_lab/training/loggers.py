@@ -18,7 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.pytorch.loggers import Logger, WandbLogger
 
-from denoise_lab.checkpoints import resolve_checkpoint
+from denoise_lab.inference.checkpoints import resolve_checkpoint
 
 log = logging.getLogger(__name__)
 

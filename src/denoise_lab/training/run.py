@@ -24,15 +24,15 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
-from denoise_lab.callbacks import TrainingDiverged
-from denoise_lab.checkpoints import check_resumable, load_checkpoint, resolve_checkpoint
 from denoise_lab.config import CONFIG_DIR, ConfigError, validate
 from denoise_lab.data import build_datamodule
 from denoise_lab.data.sources import limit_megapixels
-from denoise_lab.evaluate import report_after_training, scoring_note
-from denoise_lab.loggers import log_final_results
-from denoise_lab.module import DenoiseModule
+from denoise_lab.evaluation.run import report_after_training, scoring_note
+from denoise_lab.inference.checkpoints import check_resumable, load_checkpoint, resolve_checkpoint
 from denoise_lab.reporting.tables import logged_metrics, per_degradation_table, write_test_report
+from denoise_lab.training.callbacks import TrainingDiverged
+from denoise_lab.training.loggers import log_final_results
+from denoise_lab.training.module import DenoiseModule
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Written on rank zero after every epoch and at the end of the fit, from inside the training
 processes: under ``ddp_spawn`` the launching process never sees the epoch count, the step count or the
 best score, and a job that dies half-way still leaves its curves. The per-epoch rows are the run's one
-record, :class:`~denoise_lab.callbacks.history.TrainingHistory`'s (the rows of ``history.csv``), not a
+record, :class:`~denoise_lab.training.callbacks.history.TrainingHistory`'s (the rows of ``history.csv``), not a
 copy. The image count and the fitting time travel in checkpoints, so a resumed run continues them: its
 images/s and fit time cover the whole run, not only the resumed part.
 """
@@ -17,8 +17,8 @@ from typing import Any
 
 import lightning as L
 
-from denoise_lab.callbacks.history import TrainingHistory
 from denoise_lab.reporting.job_record import write_job_summary
+from denoise_lab.training.callbacks.history import TrainingHistory
 
 
 class JobSummary(L.Callback):

@@ -1,6 +1,6 @@
 """Rebuild a trained network from a checkpoint alone: its run config travels inside it.
 
-:class:`~denoise_lab.module.DenoiseModule` stores the resolved run config in its hyper-parameters, so
+:class:`~denoise_lab.training.module.DenoiseModule` stores the resolved run config in its hyper-parameters, so
 ``evaluate`` and ``predict`` need only the ``.ckpt`` path, never the training overrides.
 
 ``pretrained:<name>`` names a model shipped in ``denoise_lab/pretrained/<name>.pt`` instead: a plain
@@ -29,7 +29,7 @@ from torch import nn
 from denoise_lab.config import ConfigError
 
 PRETRAINED_PREFIX = "pretrained:"
-PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
 
 
 def shipped_names() -> list[str]:

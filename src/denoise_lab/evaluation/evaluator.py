@@ -1,102 +1,33 @@
-"""Measure a restorer on degraded images, with and without the reference, beside classical denoisers.
-
-Cases (batches of clean images, what the model is given, and the noise sigma where known) come from one of
-two protocols:
-
-* ``mixed`` (default): every op of the degradation bank on every fixed evaluation crop, seeded per crop
-  and op (as validation is), so every run and every checkpoint is measured on the same cases;
-* ``standard``: the protocol behind CBSD68/Kodak tables: whole images, Gaussian noise added to the float
-  image from a generator seeded with ``seed`` (0) for every image, not clipped; the output is rounded to
-  uint8 and PSNR taken on RGB without border crop.
+"""Measure a restorer on evaluation cases (:mod:`denoise_lab.evaluation.cases`), with and without the
+reference, beside classical denoisers.
 
 :class:`Evaluator` restores each case, records per-image measures for the original, the degraded and the
 restored image, runs the classical baselines on the first few noise images (centre crops, since BM3D
 takes seconds per crop) together with the model on the same crops (it too sees only the crop there, so
 quality and time compare like with like), and keeps small example crops for the figures. Records are
 long-form rows ``(op, scope, method, key, measures...)``; scope ``all`` covers every image, scope
-``baselines`` the crops the baselines saw.
+``baselines`` the crops the baselines saw. Every final number of a run or an evaluation is read from them.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pandas as pd
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
 
-from denoise_lab.baselines import Denoiser, denoise_tensor
-from denoise_lab.blind_quality import Measure
-from denoise_lab.data.datamodule import PAIRED_OP
-from denoise_lab.data.datasets import to_tensor
-from denoise_lab.data.sources import LoadedImage
-from denoise_lab.degradations import DegradationBank
-from denoise_lab.metrics import mse_255, psnr, scored_view, ssim
-from denoise_lab.no_reference import MEASURES
-from denoise_lab.perceptual import Distance
+from denoise_lab.evaluation.baselines import Denoiser, denoise_tensor
+from denoise_lab.evaluation.blind_quality import Measure
+from denoise_lab.evaluation.cases import Case, centre
+from denoise_lab.evaluation.metrics import mse_255, psnr, scored_view, ssim
+from denoise_lab.evaluation.no_reference import MEASURES
+from denoise_lab.evaluation.perceptual import Distance
 
 ORIGINAL, DEGRADED, MODEL = "original", "degraded", "model"
-
-
-@dataclass
-class Case:
-    """One batch: clean images, the model's input, and each image's Gaussian noise sigma (0-1 units)."""
-
-    op: str
-    keys: list[int]
-    clean: Tensor
-    degraded: Tensor
-    sigma: Tensor | None = None
-
-
-def crop_cases(
-    crops: Dataset, bank: DegradationBank | None, batch_size: int, device: torch.device
-) -> Iterator[Case]:
-    """Mixed protocol: each batch of fixed crops under every op of the bank (or as paired data)."""
-    for batch in DataLoader(crops, batch_size=batch_size):
-        clean, keys = batch["clean"].to(device), batch["index"].to(device)
-        if "degraded" in batch:
-            yield Case(PAIRED_OP, keys.tolist(), clean, batch["degraded"].to(device))
-            continue
-        for k, name in enumerate(bank.names):
-            degraded = bank.apply_fixed(clean, keys, torch.full_like(keys, k))
-            sigma = bank.ops[name].noise_sigma(degraded.severity)
-            yield Case(name, keys.tolist(), clean, degraded.image, sigma)
-
-
-def standard_cases(
-    images: Sequence[LoadedImage], sigmas: Sequence[float], seed: int, device: torch.device
-) -> Iterator[Case]:
-    """Standard protocol: every whole image under Gaussian noise of each sigma (0-255), seeded per image."""
-    for sigma in sigmas:
-        for key, image in enumerate(images):
-            clean = to_tensor(image.clean).unsqueeze(0)
-            noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(seed))
-            noisy = clean + sigma / 255.0 * noise
-            yield Case(
-                f"gaussian_noise_{sigma:g}",
-                [key],
-                clean.to(device),
-                noisy.to(device),
-                torch.tensor([sigma / 255.0]),
-            )
-
-
-def grid_pairs(n_images: int, op_names: Sequence[str], count: int) -> set[tuple[int, str]]:
-    """``(key, op)`` of ``count`` examples spread over the images, the ops cycling (seed 001's figure)."""
-    keys = torch.linspace(0, n_images - 1, min(count, n_images)).round().long().unique().tolist()
-    return {(key, op_names[i % len(op_names)]) for i, key in enumerate(keys)}
-
-
-def centre(images: Tensor, size: int) -> Tensor:
-    """The central ``size`` x ``size`` window (or less, for smaller images) of (..., H, W)."""
-    h, w = images.shape[-2:]
-    top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
-    return images[..., top : top + size, left : left + size]
 
 
 @dataclass

@@ -18,7 +18,7 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from denoise_lab.metrics import ALL_OPS, PerOpMeans, parse_metric_name, psnr, ssim
+from denoise_lab.evaluation.metrics import ALL_OPS, PerOpMeans, parse_metric_name, psnr, ssim
 
 EVAL_QUANTITIES = ["loss", "psnr", "ssim", "psnr_degraded", "ssim_degraded"]
 

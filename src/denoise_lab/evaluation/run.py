@@ -1,0 +1,99 @@
+"""One evaluation of a network: its protocol's cases restored once, measured, and written as the report.
+
+:func:`write_evaluation` serves ``python -m denoise_lab.evaluate`` and, through
+:func:`report_after_training`, the end of every training run, whose final numbers (``metrics.json``,
+``per_degradation.csv``, the loggers' ``test/*``) are read from the same records.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+import torch
+from omegaconf import DictConfig
+from torch import nn
+
+from denoise_lab.data import DenoiseDataModule
+from denoise_lab.evaluation.baselines import select_baselines
+from denoise_lab.evaluation.blind_quality import load_blind_measures
+from denoise_lab.evaluation.cases import grid_pairs, protocol_cases
+from denoise_lab.evaluation.evaluator import Evaluator
+from denoise_lab.evaluation.perceptual import load_lpips
+from denoise_lab.inference.tiling import device_of, restorer
+from denoise_lab.reporting.report import write_report
+
+log = logging.getLogger(__name__)
+
+
+def write_evaluation(
+    model: nn.Module,
+    datamodule: DenoiseDataModule,
+    settings: DictConfig,
+    out_dir: Path,
+    header: list[str],
+    loss: nn.Module | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Evaluate ``model`` on ``datamodule``'s images as ``settings`` (the ``eval`` config) say; write the
+    report folder into ``out_dir``; return the per-image records and the report's summary table.
+    ``loss`` (the training loss) adds the model's loss to the records."""
+    device = device_of(settings.device)
+    protocol = protocol_cases(datamodule, settings, device)
+    header = [*header, protocol.description]
+    baselines, notes = select_baselines(list(settings.baselines.methods))
+    lpips, lpips_note = load_lpips(device)
+    blind, blind_notes = load_blind_measures()
+    notes = [*notes, *([lpips_note] if lpips_note else []), *blind_notes]
+    tile = settings.tile
+    restore = restorer(model, device, tile.size, tile.overlap, tile.align, settings.self_ensemble)
+    parameters = sum(p.numel() for p in model.parameters()) / 1e6
+    header.append(
+        f"model: {type(model).__name__} ({parameters:.2f}M parameters) on {device}, tiles of {tile.size} px "
+        f"(overlap {tile.overlap}), self-ensemble {'x8' if settings.self_ensemble else 'off'}"
+    )
+    evaluator = Evaluator(
+        restore,
+        quantize=settings.protocol == "standard",
+        lpips=lpips,
+        blind=blind,
+        baselines=baselines,
+        baseline_images=settings.baselines.max_images,
+        view_size=settings.view_size,
+        figure_examples=settings.figure_examples,
+        grid=grid_pairs(protocol.n_images, protocol.ops, settings.grid_images),
+        color=settings.color,
+        crop_border=settings.crop_border,
+        loss=loss,
+    )
+    records = evaluator.evaluate(protocol.cases)
+    notes.insert(0, scoring_note(settings.color, settings.crop_border))
+    if (records["scope"] == "baselines").any():
+        limit = settings.baselines.max_images
+        notes.append(
+            f"Baselines ({', '.join(baselines)}) ran on the first {'all' if limit is None else limit} images "
+            f"of each Gaussian-noise op, on centre crops of at most {settings.view_size} px (BM3D takes "
+            "seconds per crop on a CPU), given the true noise sigma. The rows counted 'first N' compare "
+            "every method, the model too, on exactly those crops. Times are wall-clock seconds per image on "
+            f"{device} ({torch.get_num_threads()} torch threads; BM3D single-threaded)."
+        )
+    summary = write_report(out_dir, records, header, notes, evaluator.examples, evaluator.grid_examples)
+    log.info("evaluation report: %s", out_dir / "report.md")
+    return records, summary
+
+
+def scoring_note(color: str, crop_border: int) -> str:
+    """The convention PSNR, SSIM and MSE were taken in (``eval.color``, ``eval.crop_border``)."""
+    channels = (
+        "the Y channel of ITU-R BT.601 (as BasicSR and KAIR: Y in [16, 235])" if color == "y" else "RGB"
+    )
+    border = f"{crop_border} px cropped from every border" if crop_border else "no border crop"
+    return f"PSNR, SSIM and MSE taken on {channels}, {border} (eval.color={color}, eval.crop_border={crop_border})."
+
+
+def report_after_training(
+    cfg: DictConfig, model: nn.Module, datamodule: DenoiseDataModule, best: str, loss: nn.Module
+) -> pd.DataFrame:
+    """The report of a training run, into its run dir, from its best weights; the per-image records."""
+    header = [f"weights: {best or 'the last epoch'}", f"run config: {Path(cfg.paths.output_dir) / '.hydra'}"]
+    return write_evaluation(model, datamodule, cfg.eval, Path(cfg.paths.output_dir), header, loss)[0]
