@@ -164,7 +164,7 @@ def test_cli_names_the_expected_files_in_one_line(tmp_path):
 def test_seed001_experiment_composes_as_its_header_says():
     cfg = compose_config(["experiment=seed001_cifar10"])
     assert cfg.model == {
-        "_target_": "denoise_lab.models.ConvAutoencoder",
+        "_target_": "denoise_lab.models.cae.ConvAutoencoder",
         "in_channels": 3,
         "hidden_channels": 8,
     }
@@ -174,7 +174,7 @@ def test_seed001_experiment_composes_as_its_header_says():
     )
     assert cfg.degradation.ops == {
         "gaussian_noise": {
-            "_target_": "denoise_lab.degradations.GaussianNoise",
+            "_target_": "denoise_lab.degradations.noise.GaussianNoise",
             "sigma": [25.5, 25.5],
             "clamp": True,
         }
@@ -200,7 +200,7 @@ def test_seed001_experiment_trains_and_reports_on_the_fake_batches(tmp_path):
         ],
         tmp_path,
     )
-    assert cfg.model._target_ == "denoise_lab.models.ConvAutoencoder" and cfg.model.hidden_channels == 8
+    assert cfg.model._target_ == "denoise_lab.models.cae.ConvAutoencoder" and cfg.model.hidden_channels == 8
     assert list(cfg.degradation.ops) == ["gaussian_noise"] and cfg.trainer.max_epochs == 1  # TINY shortens
     metrics = run(cfg)
     run_dir = Path(cfg.paths.output_dir)

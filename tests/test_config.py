@@ -123,7 +123,7 @@ def test_a_chains_inner_op_ranges_are_checked_too():
 def test_seed_experiments_compose_as_their_headers_say():
     dense = compose_config(["experiment=seed002_dense"])
     assert (dense.model._target_, dense.loss._target_.rsplit(".", 1)[-1]) == (
-        "denoise_lab.models.DenseAutoencoder",
+        "denoise_lab.models.dense_ae.DenseAutoencoder",
         "MSELoss",
     )
     assert list(instantiate(dense.degradation, _convert_="all").names) == [

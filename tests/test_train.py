@@ -60,7 +60,7 @@ def test_resume_from_last_checkpoint_continues_the_epoch_count(tiny_cfg):
     assert resumed["global_step"] == 3 * saved["global_step"]
     bank_state = resumed["DenoiseDataModule"]["bank"]
     assert bank_state["names"] == OPS and "generator" in bank_state
-    assert resumed["hyper_parameters"]["config"]["model"]["_target_"] == "denoise_lab.models.UNet"
+    assert resumed["hyper_parameters"]["config"]["model"]["_target_"] == "denoise_lab.models.unet.UNet"
 
 
 def test_same_seed_gives_the_same_val_psnr(tiny_cfg):

@@ -17,7 +17,11 @@ Families, one self-contained file each (imports only torch):
   (Chen et al. 2022), the modern restoration baseline.
 
 They know nothing about training, configuration or degradations; Hydra builds
-them from `_target_` with keyword arguments.
+them from `_target_` with keyword arguments. A new family is one file here and one
+`conf/model/<name>.yaml` whose `_target_` names its module
+(`denoise_lab.models.<file>.<Class>`); the tests and the bench find every yaml. The
+names below are re-exported for Python users and for configs that checkpoints of
+earlier versions saved (`denoise_lab.models.UNet`).
 """
 
 from .cae import ConvAutoencoder
