@@ -1,7 +1,7 @@
 """What every benchmark section shares: settings, configs, timing, a bare training step, results.
 
-Timings are medians of several repeats after a warm-up, taken in one process and, where two things are
-compared, interleaved (A, B, A, B, ...): the machines these run on are shared, so a ratio of two medians
+Timings are medians of several repeats after a warm-up, each taken by ``torch.utils.benchmark.Timer``, in one
+process and, where two things are compared, interleaved (A, B, A, B, ...): the machines these run on are shared, so a ratio of two medians
 measured side by side survives the neighbours' load where absolute numbers do not.
 """
 
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+import torch.utils.benchmark as benchmark
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig
@@ -86,18 +87,29 @@ def datamodule(cfg: DictConfig) -> DenoiseDataModule:
 def interleaved_medians(
     steps: dict[str, Callable[[], object]], settings: Settings, repeats: int | None = None, warmup: int = 1
 ) -> dict[str, float]:
-    """Median seconds of each step, run in turns after ``warmup`` untimed rounds."""
+    """Median seconds of each step, the steps taking turns (A, B, A, B, ...) after ``warmup`` untimed
+    rounds. Each turn is one ``torch.utils.benchmark.Timer.blocked_autorange`` (it synchronises the
+    accelerator and runs at the thread count in force here); without a minimum run time it calls the step
+    twice, once to size its block and once timed, so every step is called equally often."""
     repeats = repeats or settings.repeats
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for round_ in range(warmup + repeats):
-        for name, step in steps.items():
-            settings.sync()
-            start = time.perf_counter()
+    timers = {
+        name: benchmark.Timer("step()", globals={"step": step}, num_threads=torch.get_num_threads())
+        for name, step in steps.items()
+    }
+    for _ in range(warmup):
+        for step in steps.values():
             step()
-            settings.sync()
-            if round_ >= warmup:
-                times[name].append(time.perf_counter() - start)
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, timer in timers.items():
+            times[name].append(timer.blocked_autorange(min_run_time=0.0).median)
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def step_calls(repeats: int, warmup: int = 1) -> int:
+    """How often :func:`interleaved_medians` calls each step: the warm-up rounds, then two calls a turn
+    (what a step that consumes one prepared batch per call must be given)."""
+    return warmup + 2 * repeats
 
 
 @contextlib.contextmanager

@@ -30,6 +30,7 @@ from benchmarks.common import (
     interleaved_medians,
     outputs_and_psnr,
     run_config,
+    step_calls,
     threads,
 )
 from benchmarks.isolated import in_subprocess
@@ -92,7 +93,7 @@ def per_model(settings: Settings, peak: dict[str, float]) -> pd.DataFrame:
     (3 repeats: the big models' steps take seconds on a CPU, and the bench has 10 minutes)."""
     rows, repeats = {}, min(3, settings.repeats)
     data = datamodule(run_config(settings, *quick_overrides(settings)))
-    batches = degraded_batches(data, settings.device, 1 + repeats)  # the same for every model
+    batches = degraded_batches(data, settings.device, step_calls(repeats))  # the same for every model
     for name in config_options("model"):  # every conf/model/*.yaml
         cfg = run_config(settings, f"model={name}", *quick_overrides(settings))
         default, plain = (
@@ -122,7 +123,7 @@ def variants(settings: Settings) -> tuple[pd.DataFrame, str]:
     against fp32 NCHW, trained in turns on the same batches from the same weights."""
     cfg = run_config(settings, *quick_overrides(settings))
     data = datamodule(cfg)
-    batches = degraded_batches(data, settings.device, 1 + settings.repeats)
+    batches = degraded_batches(data, settings.device, step_calls(settings.repeats))
     evaluation = eval_batch(data, settings.device)
     combos = [(cl, precision, None) for precision in ("32-true", "bf16-mixed") for cl in (False, True)]
     if settings.device.type == "cpu" and torch.get_num_threads() > 1:
@@ -170,7 +171,7 @@ def policy_probe(settings: Settings) -> float:
     """In a fresh process: ms per default training step at torch's default thread count."""
     cfg = run_config(settings)
     data = datamodule(cfg)
-    batches = degraded_batches(data, settings.device, 1 + PROBE_REPEATS)
+    batches = degraded_batches(data, settings.device, step_calls(PROBE_REPEATS))
     step = TrainStep(cfg, settings)
     return 1e3 * interleaved_medians({"step": trains(step, batches, [])}, settings, PROBE_REPEATS)["step"]
 
@@ -200,7 +201,7 @@ def compile_probe(settings: Settings) -> dict[str, float]:
     os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="denoise_lab_inductor_")
     cfg = run_config(settings)
     data = datamodule(cfg)
-    batches = degraded_batches(data, settings.device, 2 + settings.repeats)
+    batches = degraded_batches(data, settings.device, 1 + step_calls(settings.repeats))
     evaluation = eval_batch(data, settings.device)
     eager, compiled = TrainStep(cfg, settings), TrainStep(cfg, settings)
     module = compiled.model

@@ -98,8 +98,8 @@ def write(sections: list[Section], settings: Settings, out: Path, seconds: float
         "# Benchmarks",
         "",
         "Written by `make bench` (`python -m benchmarks`). Timings are medians of repeats after a "
-        "warm-up; compared things run in turns in one process, so their ratios hold on a shared machine "
-        "even where absolute times do not.",
+        "warm-up, each taken by `torch.utils.benchmark.Timer`; compared things run in turns in one process, "
+        "so their ratios hold on a shared machine even where absolute times do not.",
         "",
         *(f"- **{k}**: {v}" for k, v in facts.items()),
         "",
