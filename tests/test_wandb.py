@@ -83,7 +83,9 @@ def test_offline_run_logs_config_metrics_images_and_table_and_resumes_the_same_r
     logged = summarise(run_dir)
 
     config = logged["config"]["config"]  # the module's hyperparameters: the resolved run config
-    assert config["model"]["_target_"] == "denoise_lab.models.unet.UNet" and config["data"]["patch_size"] == 32
+    assert (
+        config["model"]["_target_"] == "denoise_lab.models.unet.UNet" and config["data"]["patch_size"] == 32
+    )
     assert {"val/psnr", "val/ssim/motion_blur", "train/loss_step", "test/psnr/gaussian_noise"} <= set(
         logged["logged"]
     )
