@@ -3,10 +3,10 @@
 Training batches are degraded by :meth:`DegradationBank.sample` (a random op per sample, by the bank's
 weights). Validation assigns ops round-robin by sample key so every op is measured on its share of
 crops. Paired data arrives already degraded and bypasses the bank (its single "op" is called ``paired``).
-The final test (every op on every crop) is not a Lightning stage: :mod:`denoise_lab.evaluate` builds its
-cases from :meth:`DenoiseDataModule.splits` and :meth:`DenoiseDataModule.crops`. A source with a test split
-of its own (CIFAR-10's test batch, ``load_test``) is tested on it, and validation is carved from its
-training images; for the others the held-out images serve both validation and test.
+The final test (every op on every crop) is not a Lightning stage: :mod:`denoise_lab.evaluation.cases`
+builds its cases from :meth:`DenoiseDataModule.splits` and :meth:`DenoiseDataModule.crops`. A source with
+a test split of its own (CIFAR-10's test batch, ``load_test``) is tested on it, and validation is carved
+from its training images; for the others the held-out images serve both validation and test.
 
 Loader settings left at ``null`` follow the device the trainer runs on (:func:`auto_workers`): on a CPU
 the model needs every core and a batch of crops from the cached arrays costs about 1 % of a training

@@ -3,7 +3,7 @@
 Logs ``train/loss`` and ``train/loss/<op>`` per epoch (``train/loss_step`` every ``log_every_n_steps``),
 ``val/loss``, ``val/psnr``, ``val/ssim`` and the same per op, next to the degraded input's
 ``val/psnr_degraded/<op>`` so the gain is visible. There is no test stage: after the fit, the best weights
-are measured once by :mod:`denoise_lab.evaluate`, whose records every final table is a view of.
+are measured once by :mod:`denoise_lab.evaluation.run`, whose records every final table is a view of.
 
 ``training_step`` hands each sample's loss to the callbacks (``on_train_batch_end``'s ``outputs``); the
 adaptive-weighting callback keeps its own per-op statistics from them, so nothing extra runs without it.

@@ -1,7 +1,7 @@
 """Training entry point: ``python -m denoise_lab [overrides]`` composes ``conf/`` and calls :func:`run`.
 
 :func:`run` builds everything from the config through ``_target_``, fits with checkpoints, then evaluates
-the best weights once on every degradation (:func:`denoise_lab.evaluate.report_after_training`): the
+the best weights once on every degradation (:func:`denoise_lab.evaluation.run.report_after_training`): the
 report (``report.md``, ``grid.png`` and friends), ``metrics.json``, ``per_degradation.csv`` and the
 loggers' ``test/*`` are all views of that one evaluation's records.
 :func:`main` returns the optimized metric to Hydra's sweepers.
