@@ -73,7 +73,7 @@ def test_validation_is_carved_from_training_images_seeded_and_test_is_the_test_b
     write_cifar(tmp_path)
     data = datamodule_for(tmp_path, "data.val_ratio=0.2")
     val_names = {im.name for im in data.val_set.images}
-    test = data.splits()[2]
+    test = data.heldout_images()
     assert len(data.train_set.images) == 24 and len(val_names) == 6 and len(test) == PER_BATCH
     assert not any(name.startswith("test_batch") for name in val_names)
     assert {im.name for im in test} == {f"test_batch/{i:05d}" for i in range(PER_BATCH)}

@@ -4,7 +4,7 @@ Training batches are degraded by :meth:`DegradationBank.sample` (a random op per
 weights). Validation assigns ops round-robin by sample key so every op is measured on its share of
 crops. Paired data arrives already degraded and bypasses the bank (its single "op" is called ``paired``).
 The final test (every op on every crop) is not a Lightning stage: :mod:`denoise_lab.evaluation.cases`
-builds its cases from :meth:`DenoiseDataModule.splits` and :meth:`DenoiseDataModule.crops`. A source with
+builds its cases from :meth:`DenoiseDataModule.heldout_images` and :meth:`DenoiseDataModule.crops`. A source with
 a test split of its own (CIFAR-10's test batch, ``load_test``) is tested on it, and validation is carved
 from its training images; for the others the held-out images serve both validation and test.
 
@@ -143,23 +143,26 @@ class DenoiseDataModule(L.LightningDataModule):
             self.bank.stream = self.trainer.global_rank
         if self.train_set is not None:
             return  # decoded once per run, whatever the number of stages
-        train, val, test = self.splits()
+        train, val = self.splits()
         log.info(
-            "data: %d train images, %d val images (%s)%s",
+            "data: %d train images, %d val images (%s)",
             len(train),
             len(val),
             ", ".join(im.name for im in val[:8]) + (", ..." if len(val) > 8 else ""),
-            f", {len(test)} test images of the source's own split" if test is not val else "",
         )
         train = fit_to_size(train, self.patch_size, self.small_images, "train")
         self.train_set = RandomPatches(train, self.patch_size, self.patches_per_epoch, self.augment)
         self.val_set = self.crops(val, "val")
 
-    def splits(self) -> tuple[list[LoadedImage], list[LoadedImage], list[LoadedImage]]:
-        """Train, val and test images (test is val itself unless the source has a test split of its own)."""
-        train, val = split_by_image(self.source.load(), self.val_ratio, self.seed, self.holdout)
+    def splits(self) -> tuple[list[LoadedImage], list[LoadedImage]]:
+        """Train and validation images: the configured holdout, else a seeded split by image."""
+        return split_by_image(self.source.load(), self.val_ratio, self.seed, self.holdout)
+
+    def heldout_images(self) -> list[LoadedImage]:
+        """The images the final evaluation scores, never trained on: the source's own test split
+        (CIFAR-10's test_batch) where it has one, else the validation images."""
         load_test = getattr(self.source, "load_test", None)
-        return train, val, val if load_test is None else load_test()
+        return load_test() if load_test is not None else self.splits()[1]
 
     def crops(self, images: list[LoadedImage], purpose: str) -> FixedCrops:
         """The fixed evaluation crops of ``images`` (``purpose`` names them in the small-image notice)."""

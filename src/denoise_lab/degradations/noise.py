@@ -20,9 +20,8 @@ class GaussianNoise(DegradationOp):
         self.sigma = tuple(sigma)
 
     def apply(self, images: Tensor, severity: Tensor, generator: torch.Generator) -> Tensor:
-        sigma = lerp(self.sigma, severity) / 255.0
         noise = torch.randn(images.shape, generator=generator, device=images.device, dtype=images.dtype)
-        return images + sigma.view(-1, 1, 1, 1) * noise
+        return images + self.noise_sigma(severity).view(-1, 1, 1, 1) * noise
 
     def noise_sigma(self, severity: Tensor) -> Tensor:
         return lerp(self.sigma, severity) / 255.0

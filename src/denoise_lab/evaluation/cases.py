@@ -88,7 +88,7 @@ def evaluation_images(datamodule: DenoiseDataModule, which: str) -> list[LoadedI
     split), or every image of the source; unpadded, since the standard protocol scores whole images as they
     are."""
     if which == "heldout":
-        return datamodule.splits()[2]
+        return datamodule.heldout_images()
     load_test = getattr(datamodule.source, "load_test", None)
     return datamodule.source.load() + (load_test() if load_test else [])
 

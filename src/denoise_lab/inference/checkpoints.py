@@ -66,15 +66,19 @@ def read_safely(path: Path) -> Any:
         ) from None
 
 
+def network_state(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The network's weights in a :class:`~denoise_lab.training.module.DenoiseModule` state dict (its
+    ``model.`` entries, without the prefix)."""
+    return {k.removeprefix("model."): v for k, v in state_dict.items() if k.startswith("model.")}
+
+
 def check_resumable(path: Path, model: nn.Module) -> None:
     """Before ``trainer.fit(ckpt_path=...)``: the file loads safely and its weights fit ``model``, else one
     line naming the first mismatch (Lightning would raise a page of tensor names)."""
     checkpoint = read_safely(path)
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise ConfigError(f"ckpt_path '{path}' holds no state_dict: it is not a training checkpoint")
-    saved = {
-        k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")
-    }
+    saved = network_state(checkpoint["state_dict"])
     expected = model.state_dict()
     for key, value in expected.items():
         if key not in saved:
@@ -126,8 +130,7 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, DictConfig]:
         )
         if config is None or "state_dict" not in checkpoint:
             raise ConfigError(f"ckpt_path '{path}' holds no run config: it was not written by denoise_lab")
-        prefix = "model."
-        state = {k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
+        state = network_state(checkpoint["state_dict"])
     return build_model(config, state, path), OmegaConf.create(config)
 
 

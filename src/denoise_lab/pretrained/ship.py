@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import nn
 
@@ -46,9 +45,7 @@ def ship(checkpoint: Path, name: str, table: Path | None, recipe: str, overwrite
     datamodule = build_datamodule(config)
     full = heldout_psnr(model, datamodule)
     half_state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
-    half_model = instantiate(config.model)
-    half_model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in half_state.items()})
-    half = heldout_psnr(half_model.eval(), datamodule)
+    half = heldout_psnr(checkpoints.build_model(config, half_state, checkpoint), datamodule)
     use_half = abs(full - half) < HALF_PRECISION_TOLERANCE_DB
     state = half_state if use_half else model.state_dict()
     payload = {

@@ -18,7 +18,7 @@ import pandas as pd
 
 from denoise_lab.reporting.figures import save_history_figure
 
-SKIPPED_PREFIXES = ("lr-", "test/")  # the learning rate has its own logger; tests are not epochs
+SKIPPED_PREFIXES = ("lr-",)  # the learning rate has its own logger
 
 
 class TrainingHistory(L.Callback):
