@@ -122,6 +122,13 @@ def test_the_recipe_trains_with_ema_ships_and_fine_tunes_from_the_shipped_file(
     ):
         initialise(other, "pretrained:tiny")
 
+    # a deeper DRUNet grows from it: its extra residual blocks start as the identity, so it restores alike
+    deeper = build_module(tiny_cfg(*small[:-1], "model.blocks=2", run_name="deeper"), ["gaussian_noise"])
+    initialise(deeper, "pretrained:tiny")
+    noisy = torch.rand(1, 3, 32, 32)
+    with torch.inference_mode():
+        torch.testing.assert_close(deeper.model.eval()(noisy), shipped(noisy))
+
 
 # The shipped gaussian model on a fixed held-out crop (coffee, centre 256², sigma 25, noise seeded 0),
 # measured when it was shipped; a change that moves it by more than 0.1 dB changed the model or its path.

@@ -56,17 +56,22 @@ def build_module(cfg: DictConfig, op_names: list[str]) -> DenoiseModule:
 
 
 def initialise(module: DenoiseModule, source: str) -> None:
-    """Fine-tuning: the network's weights from a checkpoint or ``pretrained:<name>``, which must hold the
-    same architecture (a mismatch is one line naming both)."""
+    """Fine-tuning: the network's weights from a checkpoint or ``pretrained:<name>``. Every tensor of the
+    source must fit the network (else one line naming both); the network may hold more, which keep their
+    initialisation: DRUNet with more ``blocks`` grows from a shallower one this way, its extra residual
+    blocks starting as the identity, so training resumes from the source's quality rather than from noise."""
     weights = load_checkpoint(source)[0].state_dict()
-    try:
-        module.model.load_state_dict(weights)
-    except RuntimeError:
+    own = module.model.state_dict()
+    if any(name not in own or own[name].shape != tensor.shape for name, tensor in weights.items()):
         raise ConfigError(
             f"init_from '{source}' holds another architecture than model {type(module.model).__name__}: "
             "pick its model (e.g. model=drunet) or another init_from"
-        ) from None
-    log.info("weights initialised from %s", source)
+        )
+    module.model.load_state_dict(weights, strict=False)
+    new = [name for name in own if name not in weights]
+    log.info(
+        "weights initialised from %s%s", source, f" ({len(new)} new tensors keep their initialisation)" if new else ""
+    )
 
 
 def build(cfg: DictConfig) -> tuple[L.LightningDataModule, DenoiseModule, L.Trainer]:
