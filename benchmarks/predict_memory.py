@@ -24,6 +24,7 @@ from PIL import Image
 from skimage import data
 
 from benchmarks.common import Section, Settings, Target
+from denoise_lab.inference import streaming
 
 KEY = "predict_memory"
 TITLE = "Predict: peak memory of the whole process on large photos"
@@ -88,8 +89,13 @@ def run(settings: Settings) -> Section:
     text = (
         "One fresh `python -m denoise_lab.predict input=photo.jpg output=...` per photo, defaults otherwise "
         "(shipped model, float32, tiles); peak memory is the process's peak resident set (`VmHWM`), "
-        "time its wall time including start-up. The photo is held as 8-bit pixels and restored in place; "
-        "Pillow still decodes and encodes the whole image at once (4 bytes a pixel), which is what grows."
+        "time its wall time including start-up. "
+        + (
+            "The JPEG streams from file to file through libvips (the `large` extra), a strip of tiles at a time."
+            if streaming.pyvips is not None
+            else "Without the `large` extra (libvips) Pillow decodes and encodes the whole image at once "
+            "(4 bytes a pixel), which is what grows; the photo is held as 8-bit pixels and restored in place."
+        )
     )
     target = Target(
         f"predict peak memory, {table.index[-1]} vs {table.index[0]}",

@@ -62,7 +62,7 @@ def test_jpeg_stays_jpeg_with_its_metadata(tmp_path):
 def test_grayscale_output_is_the_mean_of_the_restored_channels(tmp_path):
     photo = read_photo(write_image(tmp_path / "g.png", mode="L"))
     restored = torch.stack([torch.zeros(40, 56), torch.full((40, 56), 0.5), torch.ones(40, 56)])[None]
-    photo.pixels[:] = photo.from_network(restored)
+    photo.pixels[:] = photo.samples.from_network(restored)
     write_photo(tmp_path / "out.png", photo)
     out = np.asarray(Image.open(tmp_path / "out.png"))
     assert out.dtype == np.uint8 and (out == 128).all()

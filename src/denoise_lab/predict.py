@@ -1,7 +1,9 @@
 """``python -m denoise_lab.predict ckpt_path=... input=<file|dir> output=<dir>``: denoise the user's photos.
 
-Any size: the photo is restored in place in its own 8- or 16-bit array, a band of tiles at a time
-(:mod:`denoise_lab.inference.tiling`), optionally with the x8 self-ensemble.
+Any size, tile by tile (:mod:`denoise_lab.inference.tiling`), optionally with the x8 self-ensemble: with the
+``large`` extra (libvips) a JPEG, PNG, TIFF or WebP photo streams from file to file a strip of tiles at a time
+(:mod:`denoise_lab.inference.streaming`, memory independent of its size); any other photo is decoded whole
+by Pillow and restored in place in its own 8- or 16-bit array.
 Photos keep their file names (and sub-folders), format, channels and bit depth (:mod:`denoise_lab.inference.photos`).
 Unreadable files are skipped with a warning and counted, never fatal; folders show a progress bar.
 Nothing is overwritten: an output file that already exists is refused, named and counted (the exit status
@@ -24,6 +26,7 @@ from denoise_lab.config import CONFIG_DIR, ConfigError, check_tile, user_errors_
 from denoise_lab.data.sources import DECODE_ERRORS, find_images, limit_megapixels, why_unreadable
 from denoise_lab.inference.checkpoints import load_checkpoint
 from denoise_lab.inference.photos import Photo, read_photo, write_photo
+from denoise_lab.inference.streaming import open_streamable, restore_streaming
 from denoise_lab.inference.tiling import Network, device_network, device_of, tiled
 
 log = logging.getLogger(__name__)
@@ -49,8 +52,26 @@ def restore_in_place(network: Network, photo: Photo, tile: DictConfig) -> None:
     pixels = photo.pixels
     with torch.inference_mode():
         tiled(
-            network, pixels, tile.size, tile.overlap, tile.align, pixels, photo.to_network, photo.from_network
+            network,
+            pixels,
+            tile.size,
+            tile.overlap,
+            tile.align,
+            pixels,
+            photo.samples.to_network,
+            photo.samples.from_network,
         )
+
+
+def restore_file(network: Network, path: Path, target: Path, cfg: DictConfig) -> None:
+    """Restore one photo into ``target``: streamed through libvips where it can be (bounded memory at any
+    size, :mod:`denoise_lab.inference.streaming`), else decoded whole by Pillow and restored in place."""
+    if (image := open_streamable(path)) is not None:
+        restore_streaming(network, image, target, cfg.tile, cfg.jpeg_quality)
+        return
+    photo = read_photo(path)
+    restore_in_place(network, photo, cfg.tile)
+    write_photo(target, photo, cfg.jpeg_quality)
 
 
 def predict(cfg: DictConfig) -> dict[str, int]:
@@ -74,13 +95,11 @@ def predict(cfg: DictConfig) -> dict[str, int]:
             counts["refused"] += 1
             continue
         try:
-            photo = read_photo(path)
+            restore_file(network, path, target, cfg)
         except DECODE_ERRORS as error:
             log.warning("skipping unreadable image %s (%s)", path, why_unreadable(error))
             counts["skipped"] += 1
             continue
-        restore_in_place(network, photo, cfg.tile)
-        write_photo(target, photo, cfg.jpeg_quality)
         counts["written"] += 1
     log.info(
         "restored %d of %d images into %s in %.1f s; skipped %d unreadable; refused %d existing",

@@ -10,7 +10,8 @@ lose the others).
 
 Memory: a photo stays in its 8- or 16-bit form (3 or 6 bytes a pixel, not the 12 of float32) and is restored
 in place, tile by tile (:func:`denoise_lab.inference.tiling.tiled`); decoding copies Pillow's image out in strips, so a
-108-megapixel JPEG never exists as float32 or twice as bytes.
+108-megapixel JPEG never exists as float32 or twice as bytes. Still, Pillow decodes and encodes whole images:
+where libvips is installed, predict streams the photos it can instead (:mod:`denoise_lab.inference.streaming`).
 """
 
 from __future__ import annotations
@@ -29,10 +30,34 @@ SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")
 STRIP_ROWS = 256  # rows copied out of Pillow's decoded image at a time
 
 
+@dataclass(frozen=True)
+class Samples:
+    """How a photo's integers map to the network's float RGB in [0, 1] and back: ``bits`` per sample
+    (8 or 16); ``gray``: one channel, repeated over RGB for the network, the mean of its three outputs
+    written back."""
+
+    bits: int
+    gray: bool
+
+    @property
+    def scale(self) -> float:
+        return 65535.0 if self.bits == 16 else 255.0
+
+    def to_network(self, tile: Tensor) -> Tensor:
+        """A (1, C, h, w) integer tile as float32 RGB in [0, 1]."""
+        tile = tile.float().div_(self.scale)
+        return tile.expand(-1, 3, -1, -1) if self.gray else tile
+
+    def from_network(self, rows: Tensor) -> Tensor:
+        """Restored float RGB rows as integers of this depth, one channel for gray."""
+        rows = rows.mean(1, keepdim=True) if self.gray else rows
+        return rows.clamp(0, 1).mul_(self.scale).round_().to(torch.uint16 if self.bits == 16 else torch.uint8)
+
+
 @dataclass
 class Photo:
     """An image as integers, (H, W, 1) gray or (H, W, 3) RGB, plus what is needed to write it back as it
-    came. :meth:`to_network` and :meth:`from_network` convert tiles to and from the network's float RGB."""
+    came. :attr:`samples` converts tiles to and from the network's float RGB."""
 
     array: np.ndarray
     bits: int
@@ -46,8 +71,8 @@ class Photo:
         return self.array.shape[-1] == 1
 
     @property
-    def scale(self) -> float:
-        return 65535.0 if self.bits == 16 else 255.0
+    def samples(self) -> Samples:
+        return Samples(self.bits, self.gray)
 
     @property
     def pixels(self) -> Tensor:
@@ -57,17 +82,7 @@ class Photo:
     @property
     def rgb(self) -> Tensor:
         """The whole image as float32 (1, 3, H, W) RGB in [0, 1] (a copy)."""
-        return self.to_network(self.pixels)
-
-    def to_network(self, tile: Tensor) -> Tensor:
-        """A (1, C, h, w) slice of :attr:`pixels` as float32 RGB in [0, 1] (gray repeated over RGB)."""
-        tile = tile.float().div_(self.scale)
-        return tile.expand(-1, 3, -1, -1) if self.gray else tile
-
-    def from_network(self, rows: Tensor) -> Tensor:
-        """Restored float RGB rows as :attr:`pixels`' integers (gray: the mean of the three channels)."""
-        rows = rows.mean(1, keepdim=True) if self.gray else rows
-        return rows.clamp(0, 1).mul_(self.scale).round_().to(torch.uint16 if self.bits == 16 else torch.uint8)
+        return self.samples.to_network(self.pixels)
 
 
 def _copy_out(image: Image.Image, channels: int) -> np.ndarray:

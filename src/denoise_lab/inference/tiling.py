@@ -15,7 +15,7 @@ the blend hides the seams instead. Settings are checked where they enter (``conf
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor
@@ -58,6 +58,49 @@ def axis_total(spans: list[tuple[int, int]], length: int, overlap: int) -> Tenso
     return total
 
 
+Read = Callable[[int, int], Tensor]
+FINISH_ROWS = 64
+
+
+def restored_bands(
+    network: Network,
+    read: Read,
+    height: int,
+    width: int,
+    size: int,
+    overlap: int,
+    align: int = 32,
+    to_float: Convert = lambda tile: tile,
+) -> Iterator[tuple[int, Tensor]]:
+    """``network`` applied tile by tile to a (1, C, ``height``, ``width``) image that is read a strip at a
+    time, top to bottom: ``read(top, bottom)`` gives its rows ``[top, bottom)`` (each strip starts at or
+    below the previous one's start). Yields ``(top, rows)``: consecutive bands of finished float rows
+    from the top of the image down, each as soon as no later tile covers it (see the module docstring).
+    ``to_float`` turns a tile of a strip into the network's input. The strips may live on the CPU while the
+    network runs on another device: tiles move one at a time, and the bands are on the strips' device."""
+    rows, cols = tile_spans(height, size, overlap, align), tile_spans(width, size, overlap, align)
+    # Every tile's weight is a row profile times a column profile, so their sum over tiles is too.
+    row_total, col_total = axis_total(rows, height, overlap), axis_total(cols, width, overlap)
+    band = None  # weighted float sums of the current strip's rows: band row 0 is image row `top`
+    for index, (top, bottom) in enumerate(rows):
+        strip = read(top, bottom)
+        row_weight = edge_weights((top, bottom), height, overlap).to(strip.device)
+        for left, right in cols:
+            weight = row_weight[:, None] * edge_weights((left, right), width, overlap).to(strip.device)
+            restored = network(to_float(strip[..., left:right])).float().to(strip.device)
+            if band is None:  # one buffer for every strip: the last one is the tallest
+                band = restored.new_zeros(1, restored.shape[1], rows[-1][1] - rows[-1][0], width)
+            band[..., : bottom - top, left:right] += restored * weight
+        finished = rows[index + 1][0] if index + 1 < len(rows) else height
+        # Rows are finished a few at a time, so the temporaries of dividing and converting them stay small.
+        for start in range(top, finished, FINISH_ROWS):
+            stop = min(start + FINISH_ROWS, finished)
+            total = (row_total[start:stop, None] * col_total).to(band.device)
+            yield start, band[..., start - top : stop - top, :] / total
+        carried = band[..., finished - top : bottom - top, :].clone()  # the next strip's first rows
+        band.zero_()[..., : carried.shape[2], :] = carried
+
+
 def tiled(
     network: Network,
     image: Tensor,
@@ -68,37 +111,20 @@ def tiled(
     to_float: Convert = lambda tile: tile,
     from_float: Convert = lambda rows: rows,
 ) -> Tensor:
-    """``network`` applied to a (1, C, H, W) image tile by tile and blended (see the module docstring).
+    """``network`` applied to a (1, C, H, W) image tile by tile and blended (:func:`restored_bands`).
 
-    ``to_float`` turns a slice of ``image`` into the network's input, ``from_float`` finished rows of its
-    output into ``output``'s type (both identities for a float image). ``output`` defaults to a new float
-    tensor; it may be ``image`` itself: rows are finished only once no later tile reads them. The image may
-    live on the CPU while the network runs on another device: tiles move one at a time.
+    ``from_float`` turns finished rows into ``output``'s type (an identity for a float image). ``output``
+    defaults to a new float tensor; it may be ``image`` itself: rows are finished only once no later tile
+    reads them.
     """
     _, _, h, w = image.shape
-    rows, cols = tile_spans(h, size, overlap, align), tile_spans(w, size, overlap, align)
     if output is None:
         output = torch.empty(image.shape, dtype=torch.float32, device=image.device)
-    # Every tile's weight is a row profile times a column profile, so their sum over tiles is too.
-    row_total, col_total = (
-        axis_total(spans, n, overlap).to(image.device) for spans, n in ((rows, h), (cols, w))
+    strips = restored_bands(
+        network, lambda top, bottom: image[..., top:bottom, :], h, w, size, overlap, align, to_float
     )
-    band, band_top = None, 0  # weighted float sums over rows [band_top, band_top + band height)
-    for index, (top, bottom) in enumerate(rows):
-        row_weight = edge_weights((top, bottom), h, overlap).to(image.device)
-        for left, right in cols:
-            weight = row_weight[:, None] * edge_weights((left, right), w, overlap).to(image.device)
-            restored = network(to_float(image[..., top:bottom, left:right])).float().to(image.device)
-            if band is None:
-                band = restored.new_zeros(1, restored.shape[1], 0, w)
-            if (missing := bottom - band_top - band.shape[2]) > 0:
-                band = torch.cat([band, band.new_zeros(1, band.shape[1], missing, w)], dim=2)
-            band[..., top - band_top : bottom - band_top, left:right] += restored * weight
-        finished = rows[index + 1][0] if index + 1 < len(rows) else h
-        done = finished - band_top
-        total = row_total[band_top:finished, None] * col_total
-        output[..., band_top:finished, :] = from_float(band[..., :done, :] / total)
-        band, band_top = band[..., done:, :], finished
+    for top, rows in strips:
+        output[..., top : top + rows.shape[2], :] = from_float(rows)
     return output
 
 

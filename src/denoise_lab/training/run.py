@@ -70,7 +70,9 @@ def initialise(module: DenoiseModule, source: str) -> None:
     module.model.load_state_dict(weights, strict=False)
     new = [name for name in own if name not in weights]
     log.info(
-        "weights initialised from %s%s", source, f" ({len(new)} new tensors keep their initialisation)" if new else ""
+        "weights initialised from %s%s",
+        source,
+        f" ({len(new)} new tensors keep their initialisation)" if new else "",
     )
 
 
