@@ -132,3 +132,19 @@ def test_a_photo_truncated_half_way_fails_as_unreadable_and_leaves_no_file(tmp_p
     with pytest.raises(OSError, match="unreadable part-way"):
         through_vips(tmp_path / "half.jpg", out / "half.jpg")
     assert list(out.iterdir()) == []  # no partial file, no temporary one
+
+
+def test_a_network_that_fails_half_way_raises_its_error_and_leaves_no_file(tmp_path):
+    source = write_image(tmp_path / "rgb.png", 400, 300)
+    calls = []
+
+    def failing(batch: torch.Tensor) -> torch.Tensor:
+        calls.append(1)
+        if len(calls) == 5:
+            raise RuntimeError("out of memory in tile 5")
+        return batch
+
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="tile 5"):
+        streaming.restore_streaming(failing, streaming.open_streamable(source), out / "rgb.png", TILE, 95)
+    assert list(out.iterdir()) == []

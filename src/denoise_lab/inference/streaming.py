@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import queue
 import struct
-import sys
 import tempfile
 import threading
 import zlib
@@ -202,7 +201,7 @@ def encode(
             if name in image.get_fields():
                 restored.set_type(image.get_typeof(name), name, image.get(name))
         restored.write_to_file(path, **options)
-    except pyvips.Error as error:
+    except Exception as error:  # raised again by the caller, in its own thread
         errors.append(error)
 
 
@@ -222,16 +221,17 @@ def restore_streaming(
     options = SAVE_OPTIONS.get(image.get("vips-loader"), {"Q": jpeg_quality})
     encoder = threading.Thread(target=encode, args=(pipe, image, partial, options, errors), daemon=True)
     encoder.start()
-    rows = restored_rows(network, image, tile)
+    rows, complete = restored_rows(network, image, tile), False
     try:
         for piece in png_stream(image.width, image.height, image.bands, DEPTHS[image.format][0], rows):
             pipe.put(piece, encoder)
+        complete = True
     except pyvips.Error as error:  # the input, decoded as it streams
         errors.insert(0, OSError(f"unreadable part-way: {first_line(error)}"))
-    finally:
+    finally:  # also on Ctrl-C: the encoder is ended and its partial file removed
         pipe.put(None, encoder)
         encoder.join()
-        if sys.exc_info()[0] is not None or errors:
+        if not complete or errors:
             Path(partial).unlink()
     if errors:
         raise OSError(first_line(errors[0])) from None
