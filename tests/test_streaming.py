@@ -148,3 +148,15 @@ def test_a_network_that_fails_half_way_raises_its_error_and_leaves_no_file(tmp_p
     with pytest.raises(RuntimeError, match="tile 5"):
         streaming.restore_streaming(failing, streaming.open_streamable(source), out / "rgb.png", TILE, 95)
     assert list(out.iterdir()) == []
+
+
+def test_a_sixteen_bit_colour_png_keeps_its_sixteen_bits(tmp_path):
+    """Pillow reads 16-bit colour PNGs as 8-bit; streamed, they stay 16-bit."""
+    import pyvips
+
+    values = np.random.default_rng(0).integers(0, 65536, (100, 80, 3), dtype=np.uint16)
+    pyvips.Image.new_from_array(values, interpretation="rgb16").write_to_file(str(tmp_path / "deep.png"))
+    image = streaming.open_streamable(tmp_path / "deep.png")
+    streaming.restore_streaming(lambda batch: batch, image, tmp_path / "out.png", TILE, 95)
+    restored = pyvips.Image.new_from_file(str(tmp_path / "out.png"))
+    assert restored.format == "ushort" and np.array_equal(restored.numpy(), values)
