@@ -19,6 +19,7 @@ not). The rest (CMYK, palettes, other formats, or no pyvips installed) goes thro
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import struct
@@ -41,6 +42,7 @@ try:
     import pyvips
 except (ImportError, OSError):  # not installed, or its libvips is missing: Pillow's path only
     pyvips = None
+logging.getLogger("pyvips").setLevel(logging.WARNING)  # libvips's progress notes are not the user's business
 
 # Rows per libvips fetch: its buffers grow with the request (320 rows of a 12000-pixel-wide JPEG held 234 MB,
 # 16 rows 104 MB), so a strip is fetched in small pieces.
