@@ -60,12 +60,13 @@ def initialise(module: DenoiseModule, source: str) -> None:
     source must fit the network (else one line naming both); the network may hold more, which keep their
     initialisation: DRUNet with more ``blocks`` grows from a shallower one this way, its extra residual
     blocks starting as the identity, so training resumes from the source's quality rather than from noise."""
-    weights = load_checkpoint(source)[0].state_dict()
-    own = module.model.state_dict()
+    network, config = load_checkpoint(source)
+    weights, own = network.state_dict(), module.model.state_dict()
     if any(name not in own or own[name].shape != tensor.shape for name, tensor in weights.items()):
+        sizes = ", ".join(f"model.{key}={value}" for key, value in config.model.items() if key != "_target_")
         raise ConfigError(
             f"init_from '{source}' holds another architecture than model {type(module.model).__name__}: "
-            "pick its model (e.g. model=drunet) or another init_from"
+            f"it is {config.model._target_.rsplit('.', 1)[-1]} with {sizes}; pick that model and those sizes"
         )
     module.model.load_state_dict(weights, strict=False)
     new = [name for name in own if name not in weights]
