@@ -16,7 +16,7 @@ from PIL import Image, ImageCms
 from denoise_lab.data.sources import limit_megapixels
 from denoise_lab.inference import streaming
 from denoise_lab.inference.photos import read_photo, write_photo
-from denoise_lab.inference.tiling import tiled
+from denoise_lab.predict import restore_in_place
 from tests.conftest import write_image
 
 pytest.importorskip("pyvips")
@@ -31,11 +31,7 @@ def network(batch: torch.Tensor) -> torch.Tensor:
 
 def through_pillow(source: Path, target: Path) -> None:
     photo = read_photo(source)
-    pixels = photo.pixels
-    samples = photo.samples
-    tiled(
-        network, pixels, TILE.size, TILE.overlap, TILE.align, pixels, samples.to_network, samples.from_network
-    )
+    restore_in_place(network, photo, TILE)
     write_photo(target, photo)
 
 
@@ -160,3 +156,21 @@ def test_a_sixteen_bit_colour_png_keeps_its_sixteen_bits(tmp_path):
     streaming.restore_streaming(lambda batch: batch, image, tmp_path / "out.png", TILE, 95)
     restored = pyvips.Image.new_from_file(str(tmp_path / "out.png"))
     assert restored.format == "ushort" and np.array_equal(restored.numpy(), values)
+
+
+def test_an_encoder_that_fails_stops_the_restoring_and_leaves_no_file(tmp_path, monkeypatch):
+    def failing(pipe, image, path, options, errors):
+        errors.append(OSError("no space left on device"))
+
+    monkeypatch.setattr(streaming, "encode", failing)
+    calls = []
+
+    def counting(batch: torch.Tensor) -> torch.Tensor:
+        calls.append(1)
+        return batch
+
+    source = write_image(tmp_path / "rgb.png", 400, 300)
+    out = tmp_path / "out"
+    with pytest.raises(OSError, match="no space left"):
+        streaming.restore_streaming(counting, streaming.open_streamable(source), out / "rgb.png", TILE, 95)
+    assert calls == [] and list(out.iterdir()) == []  # no tile restored in vain, no file left

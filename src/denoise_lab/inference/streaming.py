@@ -170,14 +170,16 @@ class Pipe:
         self.queue: queue.Queue[bytes | np.ndarray | None] = queue.Queue(maxsize=4)
         self.pending, self.ended = memoryview(b""), False
 
-    def put(self, piece: bytes | np.ndarray | None, encoder: threading.Thread) -> None:
-        """Queue ``piece`` (``None`` ends the stream), waiting while the queue is full and the encoder runs."""
+    def put(self, piece: bytes | np.ndarray | None, encoder: threading.Thread) -> bool:
+        """Queue ``piece`` (``None`` ends the stream), waiting while the queue is full; ``False`` when the
+        encoder has stopped (it failed: nothing more is worth restoring)."""
         while encoder.is_alive():
             try:
                 self.queue.put(piece, timeout=0.1)
-                return
+                return True
             except queue.Full:
                 continue
+        return False
 
     def read(self, size: int) -> bytes:
         """libvips's read: at most ``size`` bytes (fewer is fine, as for a file), none at the end."""
@@ -225,16 +227,15 @@ def restore_streaming(
     encoder.start()
     rows, complete = restored_rows(network, image, tile), False
     try:
-        for piece in png_stream(image.width, image.height, image.bands, DEPTHS[image.format][0], rows):
-            pipe.put(piece, encoder)
-        complete = True
+        pieces = png_stream(image.width, image.height, image.bands, DEPTHS[image.format][0], rows)
+        complete = all(pipe.put(piece, encoder) for piece in pieces)  # stops at an encoder's failure
     except pyvips.Error as error:  # the input, decoded as it streams
         errors.insert(0, OSError(f"unreadable part-way: {first_line(error)}"))
     finally:  # also on Ctrl-C: the encoder is ended and its partial file removed
         pipe.put(None, encoder)
         encoder.join()
         if not complete or errors:
-            Path(partial).unlink()
+            Path(partial).unlink(missing_ok=True)
     if errors:
         raise OSError(first_line(errors[0])) from None
     umask = os.umask(0)  # mkstemp made the file private; the restored photo gets the usual permissions

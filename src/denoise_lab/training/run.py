@@ -61,15 +61,17 @@ def initialise(module: DenoiseModule, source: str) -> None:
     initialisation: DRUNet with more ``blocks`` grows from a shallower one this way, its extra residual
     blocks starting as the identity, so training resumes from the source's quality rather than from noise."""
     network, config = load_checkpoint(source)
-    weights, own = network.state_dict(), module.model.state_dict()
-    if any(name not in own or own[name].shape != tensor.shape for name, tensor in weights.items()):
+    try:  # with strict=False, torch still refuses a tensor of another shape
+        loaded = module.model.load_state_dict(network.state_dict(), strict=False)
+    except RuntimeError:
+        loaded = None
+    if loaded is None or loaded.unexpected_keys:
         sizes = ", ".join(f"model.{key}={value}" for key, value in config.model.items() if key != "_target_")
         raise ConfigError(
             f"init_from '{source}' holds another architecture than model {type(module.model).__name__}: "
             f"it is {config.model._target_.rsplit('.', 1)[-1]} with {sizes}; pick that model and those sizes"
         )
-    module.model.load_state_dict(weights, strict=False)
-    new = [name for name in own if name not in weights]
+    new = loaded.missing_keys
     log.info(
         "weights initialised from %s%s",
         source,
