@@ -3,6 +3,7 @@ rows read once and only one strip of them held, nothing left behind when a photo
 
 from __future__ import annotations
 
+import threading
 from itertools import pairwise
 from pathlib import Path
 
@@ -174,3 +175,26 @@ def test_an_encoder_that_fails_stops_the_restoring_and_leaves_no_file(tmp_path, 
     with pytest.raises(OSError, match="no space left"):
         streaming.restore_streaming(counting, streaming.open_streamable(source), out / "rgb.png", TILE, 95)
     assert calls == [] and list(out.iterdir()) == []  # no tile restored in vain, no file left
+
+
+def test_an_encoder_done_before_the_pngs_last_bytes_still_writes_the_photo(tmp_path, monkeypatch):
+    """libvips finishes once it has every row, without waiting for the PNG's last bytes: the restored photo
+    was then thrown away with no error whenever the encoder thread won that race (seen on a loaded machine).
+    Here the last piece waits until the encoder has ended."""
+    complete_stream, finished = streaming.png_stream, []
+
+    def late_ending(*args):
+        *pieces, last = complete_stream(*args)
+        yield from pieces
+        (encoder,) = (t for t in threading.enumerate() if t.name == "libvips-encoder")
+        encoder.join(timeout=10)
+        finished.append(not encoder.is_alive())
+        yield last
+
+    monkeypatch.setattr(streaming, "png_stream", late_ending)
+    source = write_image(tmp_path / "rgb.png", 150, 130)
+    through_vips(source, tmp_path / "vips.png")
+    through_pillow(source, tmp_path / "pillow.png")
+    assert finished == [True]
+    streamed, whole = (np.asarray(Image.open(tmp_path / name)) for name in ("vips.png", "pillow.png"))
+    assert np.array_equal(streamed, whole)

@@ -223,12 +223,18 @@ def restore_streaming(
     os.close(handle)
     pipe, errors = Pipe(), []
     options = SAVE_OPTIONS.get(image.get("vips-loader"), {"Q": jpeg_quality})
-    encoder = threading.Thread(target=encode, args=(pipe, image, partial, options, errors), daemon=True)
+    encoder = threading.Thread(
+        target=encode, args=(pipe, image, partial, options, errors), name="libvips-encoder", daemon=True
+    )
     encoder.start()
     rows, complete = restored_rows(network, image, tile), False
     try:
-        pieces = png_stream(image.width, image.height, image.bands, DEPTHS[image.format][0], rows)
-        complete = all(pipe.put(piece, encoder) for piece in pieces)  # stops at an encoder's failure
+        for piece in png_stream(image.width, image.height, image.bands, DEPTHS[image.format][0], rows):
+            # The encoder stops early when it fails (``errors`` says why), and may stop before the PNG's
+            # last chunk once it has every row: neither needs more pieces.
+            if not pipe.put(piece, encoder):
+                break
+        complete = True
     except pyvips.Error as error:  # the input, decoded as it streams
         errors.insert(0, OSError(f"unreadable part-way: {first_line(error)}"))
     finally:  # also on Ctrl-C: the encoder is ended and its partial file removed
