@@ -11,9 +11,10 @@ import torch
 from hydra.utils import instantiate
 from PIL import Image
 
+from denoise_lab.config import ConfigError
 from denoise_lab.data import DenoiseDataModule, ImageFolder, PairedFolders, SampleImages
 from denoise_lab.data.datamodule import auto_workers, split_by_image
-from denoise_lab.data.datasets import FixedCrops, fit_to_size
+from denoise_lab.data.datasets import FixedCrops, fit_to_size, rescaled_copies
 from denoise_lab.data.sources import LoadedImage, read_rgb
 from denoise_lab.evaluation.cases import crop_cases
 from tests.conftest import compose_config, write_image
@@ -101,6 +102,30 @@ def test_small_images_are_padded_or_skipped_with_a_count(caplog):
     assert [im.name for im in fit_to_size(images, 32, "skip", "train")] == ["big"]
 
 
+def test_scales_add_smaller_copies_of_each_training_image_and_only_of_clean_ones():
+    rng = np.random.default_rng(0)
+    noisy = LoadedImage("photo", rng.integers(0, 256, (100, 60, 3), dtype=np.uint8))
+    copies = rescaled_copies([noisy], [1, 0.5])
+    assert [(c.name, c.clean.shape) for c in copies] == [
+        ("photo@1", (100, 60, 3)),
+        ("photo@0.5", (50, 30, 3)),
+    ]
+    assert copies[0].clean is noisy.clean
+    assert copies[1].clean.std() < noisy.clean.std() / 1.5  # shrinking averages the pixel noise away
+    assert rescaled_copies([noisy], [1.0]) == [noisy]
+    with pytest.raises(ConfigError, match=r"data.scales must be in \(0, 1\], got \[1, 1.5\]"):
+        rescaled_copies([noisy], [1, 1.5])
+    paired = LoadedImage("pair", noisy.clean, noisy.clean)
+    with pytest.raises(ConfigError, match=r"paired data needs data.scales=\[1.0\]"):
+        rescaled_copies([paired], [1, 0.5])
+
+
+def test_the_datamodule_trains_on_every_image_at_every_scale():
+    datamodule = make_datamodule("data.scales=[1,0.75]")
+    names = [im.name for im in datamodule.train_set.images]
+    assert len(names) == 2 * len(datamodule.splits()[0]) and names[1].endswith("@0.75")
+
+
 def test_validation_crops_are_fixed_and_keyed():
     image = LoadedImage("a", np.random.default_rng(0).integers(0, 255, (100, 120, 3), dtype=np.uint8))
     crops = FixedCrops([image], crop_size=32, crops_per_image=4)
@@ -118,8 +143,8 @@ class FakeTrainer:
         self.strategy = SimpleNamespace(root_device=torch.device(device))
 
 
-def make_datamodule() -> DenoiseDataModule:
-    cfg = compose_config(["debug=fast"])
+def make_datamodule(*overrides: str) -> DenoiseDataModule:
+    cfg = compose_config(["debug=fast", *overrides])
     datamodule = instantiate(cfg.data, bank=instantiate(cfg.degradation, _convert_="all"))
     datamodule.setup("fit")
     return datamodule

@@ -30,7 +30,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from denoise_lab.data.cifar import Cifar10
-from denoise_lab.data.datasets import FixedCrops, PatchKeys, RandomPatches, fit_to_size
+from denoise_lab.data.datasets import FixedCrops, PatchKeys, RandomPatches, fit_to_size, rescaled_copies
 from denoise_lab.data.sources import ImageFolder, LoadedImage, PairedFolders, SampleImages
 from denoise_lab.degradations import DegradationBank, Degraded
 
@@ -86,6 +86,7 @@ class DenoiseDataModule(L.LightningDataModule):
         val_crops_per_image: int = 8,
         small_images: str = "pad",
         augment: bool = True,
+        scales: list[float] = (1.0,),
         num_workers: int | None = None,
         pin_memory: bool | None = None,
         persistent_workers: bool = True,
@@ -105,6 +106,7 @@ class DenoiseDataModule(L.LightningDataModule):
         )
         self.holdout = list(holdout) if holdout else None
         self.small_images, self.augment, self.seed = small_images, augment, seed
+        self.scales = list(scales)
         self.num_workers, self.pin_memory, self.persistent_workers = (
             num_workers,
             pin_memory,
@@ -150,7 +152,7 @@ class DenoiseDataModule(L.LightningDataModule):
             len(val),
             ", ".join(im.name for im in val[:8]) + (", ..." if len(val) > 8 else ""),
         )
-        train = fit_to_size(train, self.patch_size, self.small_images, "train")
+        train = fit_to_size(rescaled_copies(train, self.scales), self.patch_size, self.small_images, "train")
         self.train_set = RandomPatches(train, self.patch_size, self.patches_per_epoch, self.augment)
         self.val_set = self.crops(val, "val")
 
