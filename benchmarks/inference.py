@@ -2,8 +2,8 @@
 
 Every model shipped in ``denoise_lab/pretrained`` (``ckpt_path=pretrained:<name>``) restores the validation
 photos of the default data (coffee and ihc, which the shipped models never trained on) through the path
-``denoise_lab.predict`` takes (:func:`denoise_lab.inference.tiling.restorer`, float32, channels-last). BM3D (``bm3d``
-package, its default profile, one thread as its notes advise), non-local means and TV get the true sigma and
+``denoise_lab.predict`` takes (:func:`denoise_lab.inference.tiling.restorer`, channels-last, with predict's default
+self-ensemble and precision from conf/predict.yaml). BM3D (``bm3d`` package, its default profile, one thread as its notes advise), non-local means and TV get the true sigma and
 the same images. PSNR here is on float outputs of centre crops up to 512²; the README's table is the
 standard protocol on whole images (``python -m denoise_lab.evaluate``).
 
@@ -15,17 +15,20 @@ run and averaged, so that a ratio to BM3D compares times measured under the same
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pandas as pd
 import torch
+from omegaconf import OmegaConf
 from torch import Tensor
 
 from benchmarks.common import Section, Settings, Target, datamodule, interleaved_medians, run_config
+from denoise_lab.config import CONFIG_DIR
 from denoise_lab.evaluation.baselines import denoise_tensor, select_baselines
 from denoise_lab.evaluation.cases import centre, standard_cases
 from denoise_lab.evaluation.metrics import psnr
 from denoise_lab.inference.checkpoints import PRETRAINED_PREFIX, load_checkpoint, shipped_names
-from denoise_lab.inference.tiling import restorer
+from denoise_lab.inference.tiling import restorer, uses_bf16
 
 KEY = "inference"
 TITLE = "Inference vs BM3D"
@@ -118,10 +121,19 @@ def run(settings: Settings) -> Section:
     timed_index = next((i for i, (_, noisy) in enumerate(pairs) if noisy.shape[-2:] == (size, size)), 0)
     timed = pairs[timed_index][1]
     models = shipped_names()
+    predict = OmegaConf.load(Path(CONFIG_DIR) / "predict.yaml")
     restores = {
-        name: restorer(load_checkpoint(PRETRAINED_PREFIX + name)[0], settings.device, size=4096, overlap=0)
+        name: restorer(
+            load_checkpoint(PRETRAINED_PREFIX + name)[0],
+            settings.device,
+            size=4096,
+            overlap=0,
+            ensemble=predict.self_ensemble,
+            precision=predict.precision,
+        )
         for name in models
     }
+    bf16 = uses_bf16(predict.precision, settings.device)
     rows = {name: {"PSNR (dB)": mean_psnr(restore, pairs)} for name, restore in restores.items()}
 
     def model_seconds() -> dict[str, float]:
@@ -146,8 +158,8 @@ def run(settings: Settings) -> Section:
     text = (
         f"Validation photos ({', '.join(im.name for im in data.val_set.images)}; centre crops up to {size}²), "
         f"Gaussian noise σ = {SIGMA:g} (noisy input: {noisy_psnr:.2f} dB). Models: the shipped ones "
-        f"({', '.join(f'pretrained:{m}' for m in models)}), blind, restoring through predict's path (float32, "
-        "channels-last, all cores); their times are the mean of medians taken before and after the classics "
+        f"({', '.join(f'pretrained:{m}' for m in models)}), blind, restoring through predict's path "
+        f"(self-ensemble x{predict.self_ensemble}, {'bfloat16' if bf16 else 'float32'}, channels-last, all cores); their times are the mean of medians taken before and after the classics "
         "ran. Classics: given the true σ, one thread for BM3D. " + " ".join(notes)
     )
     return Section(

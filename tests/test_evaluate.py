@@ -228,6 +228,8 @@ def test_user_errors_in_eval_settings_are_explained(tmp_path, identity_checkpoin
         ("eval.protocol=published", r"eval.protocol must be one of \['mixed', 'standard'\], got 'published'"),
         ("eval.baselines.methods=[bm4d]", r"eval.baselines.methods: unknown \['bm4d'\]; choose from"),
         ("eval.tile.overlap=100", r"eval.tile.size \(512\) and eval.tile.overlap \(100\) must be multiples"),
+        ("eval.self_ensemble=6", r"eval.self_ensemble is the number of flips/rotations averaged"),
+        ("eval.precision=fp16", r"eval.precision must be one of \['auto', 'bf16', '32'\], got 'fp16'"),
     ]:
         with pytest.raises(ConfigError, match=message):
             evaluate(evaluate_config(tmp_path, f"ckpt_path={identity_checkpoint}", override))

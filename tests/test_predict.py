@@ -74,6 +74,12 @@ def predict_config(*overrides: str):
             r"tile.size \(500\) and tile.overlap \(192\) must be multiples of tile.align \(32\)",
         ),
         (["input={tmp}", "output=out", "ckpt_path=none.ckpt"], r"ckpt_path 'none.ckpt' is not a file"),
+        (
+            ["input={tmp}", "output=out", "self_ensemble=true"],
+            r"self_ensemble is the number of flips/rotations averaged, one of \[1, 2, 4, 8\] \(1: off\), got True",
+        ),
+        (["input={tmp}", "output=out", "self_ensemble=3"], r"one of \[1, 2, 4, 8\] \(1: off\), got 3"),
+        (["input={tmp}", "output=out", "precision=16"], r"precision must be one of \['auto', 'bf16', '32'\]"),
     ],
 )
 def test_user_errors_are_explained(tmp_path, identity_checkpoint, overrides, message):

@@ -68,12 +68,14 @@ def test_restorer_batches_small_images_and_tiles_large_ones():
         assert restore(large).shape == large.shape
 
 
-def test_self_ensemble_averages_the_eight_flips_and_rotations():
-    def lopsided(x: torch.Tensor) -> torch.Tensor:  # not equivariant: shifts right, brightens row 0
-        out = x.roll(1, -1).clone()
-        out[..., 0, :] += 1
-        return out
+def lopsided(x: torch.Tensor) -> torch.Tensor:
+    """Not equivariant to any flip or rotation: shifts right, brightens row 0."""
+    out = x.roll(1, -1).clone()
+    out[..., 0, :] += 1
+    return out
 
+
+def test_self_ensemble_averages_the_eight_flips_and_rotations():
     image = torch.rand(1, 3, 20, 20)
     expected = torch.zeros_like(image)
     for flip in (False, True):
@@ -83,6 +85,33 @@ def test_self_ensemble_averages_the_eight_flips_and_rotations():
             expected += (out.flip(-1) if flip else out) / 8
     assert torch.allclose(self_ensemble(lopsided)(image), expected, atol=1e-6)
     assert torch.allclose(self_ensemble(lambda x: x)(image), image, atol=1e-6)
+
+
+def test_smaller_self_ensembles_treat_both_axes_alike():
+    """2 views: the image and its mirror; 4: also both turned half-way. Each is a group, so mirroring
+    (and, for 4, turning half-way) the input mirrors the output: no direction is favoured."""
+    image = torch.rand(1, 3, 20, 20)
+    two, four = self_ensemble(lopsided, 2), self_ensemble(lopsided, 4)
+    assert torch.allclose(two(image), (lopsided(image) + lopsided(image.flip(-1)).flip(-1)) / 2, atol=1e-6)
+    assert torch.allclose(two(image.flip(-1)), two(image).flip(-1), atol=1e-6)
+    half_turn = (-2, -1)
+    assert torch.allclose(four(image.rot90(2, half_turn)), four(image).rot90(2, half_turn), atol=1e-6)
+    assert torch.allclose(four(image.flip(-2)), four(image).flip(-2), atol=1e-6)
+    with pytest.raises(ValueError, match="views"):
+        self_ensemble(lopsided, 3)
+
+
+def test_bfloat16_inference_stays_close_to_float32_and_returns_float32():
+    """precision=bf16 (what ``auto`` picks on a CPU or GPU with native bfloat16) runs the convolutions in
+    bfloat16 under autocast: the result comes back in float32, within bfloat16's rounding of float32's."""
+    model = default_unet_with_live_weights()
+    image = torch.rand(1, 3, 64, 64)
+    with torch.inference_mode():
+        full = restorer(model, torch.device("cpu"), 128, 64, precision="32")(image)
+        half = restorer(model, torch.device("cpu"), 128, 64, precision="bf16")(image)
+    assert half.dtype == torch.float32
+    assert not torch.equal(half, full)
+    assert (half - full).abs().max() < 0.05
 
 
 def test_restoring_8_bit_pixels_in_place_matches_the_float_path_to_the_last_bit():

@@ -192,6 +192,26 @@ def check_tile(tile: DictConfig, name: str = "tile") -> None:
     )
 
 
+# How predict and evaluate may run a model: views averaged by the self-ensemble (1: the model alone), and
+# the arithmetic (denoise_lab.inference.tiling.uses_bf16).
+ENSEMBLE_SIZES = (1, 2, 4, 8)
+PRECISIONS = ("auto", "bf16", "32")
+
+
+def check_inference(settings: DictConfig, prefix: str = "") -> None:
+    """``self_ensemble`` and ``precision`` of predict (``prefix`` "") or evaluate ("eval.")."""
+    views = settings.self_ensemble
+    _require(
+        not isinstance(views, bool) and views in ENSEMBLE_SIZES,
+        f"{prefix}self_ensemble is the number of flips/rotations averaged, one of {list(ENSEMBLE_SIZES)} "
+        f"(1: off), got {views}",
+    )
+    _require(
+        str(settings.precision) in PRECISIONS,
+        f"{prefix}precision must be one of {list(PRECISIONS)}, got '{settings.precision}'",
+    )
+
+
 def check_eval(settings: DictConfig) -> None:
     """The evaluation report's settings (``eval``: conf/eval/default.yaml)."""
     choices = {"protocol": ("mixed", "standard"), "images": ("heldout", "all"), "color": ("rgb", "y")}
@@ -211,6 +231,7 @@ def check_eval(settings: DictConfig) -> None:
         all(s > 0 for s in settings.sigmas), f"eval.sigmas must be positive, got {list(settings.sigmas)}"
     )
     check_tile(settings.tile, "eval.tile")
+    check_inference(settings, "eval.")
 
 
 @dataclass

@@ -22,7 +22,7 @@ import torch
 from omegaconf import DictConfig
 from rich.progress import track
 
-from denoise_lab.config import CONFIG_DIR, ConfigError, check_tile, user_errors_in_one_line
+from denoise_lab.config import CONFIG_DIR, ConfigError, check_inference, check_tile, user_errors_in_one_line
 from denoise_lab.data.sources import DECODE_ERRORS, find_images, limit_megapixels, why_unreadable
 from denoise_lab.inference.checkpoints import load_checkpoint
 from denoise_lab.inference.photos import Photo, read_photo, write_photo
@@ -78,6 +78,7 @@ def predict(cfg: DictConfig) -> dict[str, int]:
     """Restore every photo of ``cfg.input`` into ``cfg.output``; return the counts written, skipped
     (unreadable) and refused (an output file already there, kept unless ``overwrite=true``)."""
     check_tile(cfg.tile)
+    check_inference(cfg)
     limit_megapixels(cfg.max_megapixels)
     source, output = Path(cfg.input).expanduser(), Path(cfg.output).expanduser()
     if output.resolve() == (source if source.is_dir() else source.parent).resolve():
@@ -86,7 +87,7 @@ def predict(cfg: DictConfig) -> dict[str, int]:
         )
     files, root = inputs(source, cfg.recursive, output)
     model, _ = load_checkpoint(cfg.ckpt_path)
-    network = device_network(model, device_of(cfg.device), cfg.self_ensemble)
+    network = device_network(model, device_of(cfg.device), cfg.self_ensemble, str(cfg.precision))
     start, counts = time.perf_counter(), {"written": 0, "skipped": 0, "refused": 0}
     for path in track(files, description="denoising", disable=len(files) == 1):
         target = output / path.relative_to(root)

@@ -21,7 +21,7 @@ from denoise_lab.evaluation.blind_quality import load_blind_measures
 from denoise_lab.evaluation.cases import grid_pairs, protocol_cases
 from denoise_lab.evaluation.evaluator import Evaluator
 from denoise_lab.evaluation.perceptual import load_lpips
-from denoise_lab.inference.tiling import device_of, restorer
+from denoise_lab.inference.tiling import device_of, restorer, uses_bf16
 from denoise_lab.reporting.report import write_report
 
 log = logging.getLogger(__name__)
@@ -46,11 +46,13 @@ def write_evaluation(
     blind, blind_notes = load_blind_measures()
     notes = [*notes, *([lpips_note] if lpips_note else []), *blind_notes]
     tile = settings.tile
-    restore = restorer(model, device, tile.size, tile.overlap, tile.align, settings.self_ensemble)
+    views, precision = settings.self_ensemble, str(settings.precision)
+    restore = restorer(model, device, tile.size, tile.overlap, tile.align, views, precision)
     parameters = sum(p.numel() for p in model.parameters()) / 1e6
     header.append(
         f"model: {type(model).__name__} ({parameters:.2f}M parameters) on {device}, tiles of {tile.size} px "
-        f"(overlap {tile.overlap}), self-ensemble {'x8' if settings.self_ensemble else 'off'}"
+        f"(overlap {tile.overlap}), self-ensemble {f'x{views}' if views > 1 else 'off'}, "
+        f"{'bfloat16' if uses_bf16(precision, device) else 'float32'}"
     )
     evaluator = Evaluator(
         restore,
