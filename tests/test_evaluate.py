@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from skimage.metrics import peak_signal_noise_ratio
 
 from denoise_lab.config import CONFIG_DIR, ConfigError
 from denoise_lab.evaluate import evaluate
-from denoise_lab.evaluation.cases import standard_cases
+from denoise_lab.evaluation.cases import Case, standard_cases
 from denoise_lab.evaluation.evaluator import Evaluator
 from denoise_lab.evaluation.perceptual import ALEXNET_WEIGHTS, load_lpips
 from denoise_lab.training.run import run
@@ -267,3 +268,24 @@ def test_evaluator_fills_the_lpips_column_when_a_distance_is_given():
     evaluator = Evaluator(lambda x: x, lpips=lambda a, b: (a - b).abs().flatten(1).mean(1))
     records = evaluator.evaluate(iter([case]))
     assert records.loc[records["method"] == "model", "lpips"].notna().all()
+
+
+def test_model_times_leave_out_the_first_call_on_each_shape():
+    """A restorer whose first call on a shape is slow (kernel set-up) is timed on its second call."""
+    seen: list[torch.Size] = []
+
+    def restore(images):
+        if images.shape not in seen:
+            seen.append(images.shape)
+            time.sleep(0.5)
+        return images
+
+    clean = torch.rand(2, 3, 32, 32)
+    cases = [
+        Case("gaussian_noise", [0, 1], clean, clean),
+        Case("gaussian_noise", [2, 3], clean, clean),
+        Case("gaussian_noise", [4], clean[:1, :, :, :16], clean[:1, :, :, :16]),
+    ]
+    records = Evaluator(restore, baselines={}).evaluate(iter(cases))
+    seconds = records.loc[records["method"] == "model", "seconds"]
+    assert len(seen) == 2 and len(seconds) == 5 and (seconds < 0.25).all()

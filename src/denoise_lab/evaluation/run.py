@@ -73,7 +73,7 @@ def write_evaluation(
     if (records["scope"] == "baselines").any():
         limit = settings.baselines.max_images
         notes.append(
-            f"Baselines ({', '.join(baselines)}) ran on the first {'all' if limit is None else limit} images "
+            f"Baselines ({', '.join(baselines)}) ran on {'all the' if limit is None else f'the first {limit}'} images "
             f"of each Gaussian-noise op, on centre crops of at most {settings.view_size} px (BM3D takes "
             "seconds per crop on a CPU), given the true noise sigma. The rows counted 'first N' compare "
             "every method, the model too, on exactly those crops. Times are wall-clock seconds per image on "
