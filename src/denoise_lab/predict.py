@@ -1,6 +1,6 @@
 """``python -m denoise_lab.predict ckpt_path=... input=<file|dir> output=<dir>``: denoise the user's photos.
 
-Any size, tile by tile (:mod:`denoise_lab.inference.tiling`), optionally with the x8 self-ensemble: with the
+Any size, tile by tile (:mod:`denoise_lab.inference.tiling`), averaging flips and rotations (self-ensemble): with the
 ``large`` extra (libvips) a JPEG, PNG, TIFF or WebP photo streams from file to file a strip of tiles at a time
 (:mod:`denoise_lab.inference.streaming`, memory independent of its size); any other photo is decoded whole
 by Pillow and restored in place in its own 8- or 16-bit array.
