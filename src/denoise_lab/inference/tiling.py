@@ -162,7 +162,7 @@ def device_of(name: str) -> torch.device:
 
 def uses_bf16(precision: str, device: torch.device) -> bool:
     """``precision`` of predict and evaluate: ``auto`` computes in bfloat16 where ``device`` does so natively
-    (on this project's AVX512-BF16 CPU the shipped DRUNet ran 3x faster, -0.01 dB), ``bf16`` always, ``32`` never."""
+    (the shipped DRUNet ran 2.4-3x faster on AVX512-BF16 CPUs, -0.01 dB), ``bf16`` always, ``32`` never."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got '{precision}'")
     return precision == "bf16" or (precision == "auto" and native_bf16(device.type))
