@@ -13,8 +13,10 @@ from PIL import Image
 
 from denoise_lab.config import ConfigError
 from denoise_lab.data import DenoiseDataModule, ImageFolder, PairedFolders, SampleImages
+from denoise_lab.data import dead_leaves as dead_leaves_module
 from denoise_lab.data.datamodule import auto_workers, split_by_image
 from denoise_lab.data.datasets import FixedCrops, fit_to_size, rescaled_copies
+from denoise_lab.data.dead_leaves import dead_leaves, dead_leaves_images, disk_radii
 from denoise_lab.data.sources import LoadedImage, read_rgb
 from denoise_lab.evaluation.cases import crop_cases
 from tests.conftest import compose_config, write_image
@@ -124,6 +126,32 @@ def test_the_datamodule_trains_on_every_image_at_every_scale():
     datamodule = make_datamodule("data.scales=[1,0.75]")
     names = [im.name for im in datamodule.train_set.images]
     assert len(names) == 2 * len(datamodule.splits()[0]) and names[1].endswith("@0.75")
+
+
+def test_dead_leaves_cover_the_image_with_disks_of_power_law_radii():
+    radii = disk_radii(np.random.default_rng(0), 100_000, 1.0, 256.0, 3.0)
+    assert radii.min() >= 1.0 and radii.max() <= 256.0
+    assert np.median(radii) == pytest.approx(np.sqrt(2), rel=0.02)  # density r^-3: half the disks below 1.41
+    red_or_blue = np.array([[200, 0, 0], [0, 0, 200]], np.uint8)
+    image = dead_leaves(48, red_or_blue, np.random.default_rng(1))
+    assert image.shape == (48, 48, 3) and image.dtype == np.uint8
+    total = image[..., 0].astype(int) + image[..., 2]
+    assert (image[..., 1] == 0).all() and (abs(total - 200) <= 1).all()  # covered: no black left
+    assert (image[..., 0] > 150).any() and (image[..., 2] > 150).any()
+    assert np.array_equal(image, dead_leaves(48, red_or_blue, np.random.default_rng(1)))
+
+
+def test_synthetic_images_join_the_training_images_only(monkeypatch):
+    monkeypatch.setattr(dead_leaves_module, "SIZE", 64)
+    datamodule = make_datamodule("data.synthetic=2")
+    names = [im.name for im in datamodule.train_set.images]
+    assert names[-2:] == ["dead_leaves_0", "dead_leaves_1"] and len(names) == len(datamodule.splits()[0]) + 2
+    assert not any(im.name.startswith("dead_leaves") for im in datamodule.val_set.images)
+    photos = [LoadedImage("photo", np.zeros((8, 8, 3), np.uint8))]
+    with pytest.raises(ConfigError, match=r"data\.synthetic is a number of images, 0 or more, got -1"):
+        dead_leaves_images(-1, photos, 0)
+    with pytest.raises(ConfigError, match=r"paired data needs data\.synthetic=0"):
+        dead_leaves_images(1, [LoadedImage("pair", photos[0].clean, photos[0].clean)], 0)
 
 
 def test_validation_crops_are_fixed_and_keyed():

@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader
 
 from denoise_lab.data.cifar import Cifar10
 from denoise_lab.data.datasets import FixedCrops, PatchKeys, RandomPatches, fit_to_size, rescaled_copies
+from denoise_lab.data.dead_leaves import dead_leaves_images
 from denoise_lab.data.sources import ImageFolder, LoadedImage, PairedFolders, SampleImages
 from denoise_lab.degradations import DegradationBank, Degraded
 
@@ -87,6 +88,7 @@ class DenoiseDataModule(L.LightningDataModule):
         small_images: str = "pad",
         augment: bool = True,
         scales: list[float] = (1.0,),
+        synthetic: int = 0,
         num_workers: int | None = None,
         pin_memory: bool | None = None,
         persistent_workers: bool = True,
@@ -106,7 +108,7 @@ class DenoiseDataModule(L.LightningDataModule):
         )
         self.holdout = list(holdout) if holdout else None
         self.small_images, self.augment, self.seed = small_images, augment, seed
-        self.scales = list(scales)
+        self.scales, self.synthetic = list(scales), synthetic
         self.num_workers, self.pin_memory, self.persistent_workers = (
             num_workers,
             pin_memory,
@@ -152,7 +154,8 @@ class DenoiseDataModule(L.LightningDataModule):
             len(val),
             ", ".join(im.name for im in val[:8]) + (", ..." if len(val) > 8 else ""),
         )
-        train = fit_to_size(rescaled_copies(train, self.scales), self.patch_size, self.small_images, "train")
+        train = rescaled_copies(train, self.scales) + dead_leaves_images(self.synthetic, train, self.seed)
+        train = fit_to_size(train, self.patch_size, self.small_images, "train")
         self.train_set = RandomPatches(train, self.patch_size, self.patches_per_epoch, self.augment)
         self.val_set = self.crops(val, "val")
 
