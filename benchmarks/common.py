@@ -20,11 +20,12 @@ import torch
 import torch.utils.benchmark as benchmark
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
 from denoise_lab.data import DenoiseDataModule, build_datamodule
 from denoise_lab.evaluation.metrics import psnr
+from denoise_lab.inference.tiling import uses_bf16
 from denoise_lab.training.run import CONFIG_DIR
 
 
@@ -65,6 +66,14 @@ class Section:
     text: str
     tables: dict[str, pd.DataFrame]
     targets: list[Target] = field(default_factory=list)
+
+
+def predict_defaults(device: torch.device) -> tuple[DictConfig, str]:
+    """``conf/predict.yaml`` as ``predict`` runs with no overrides, and how it computes on ``device`` in
+    words for a section's text (e.g. "self-ensemble x2, bfloat16")."""
+    predict = OmegaConf.load(Path(CONFIG_DIR) / "predict.yaml")
+    arithmetic = "bfloat16" if uses_bf16(predict.precision, device) else "float32"
+    return predict, f"self-ensemble x{predict.self_ensemble}, {arithmetic}"
 
 
 def run_config(settings: Settings, *overrides: str) -> DictConfig:

@@ -15,20 +15,25 @@ run and averaged, so that a ratio to BM3D compares times measured under the same
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pandas as pd
 import torch
-from omegaconf import OmegaConf
 from torch import Tensor
 
-from benchmarks.common import Section, Settings, Target, datamodule, interleaved_medians, run_config
-from denoise_lab.config import CONFIG_DIR
+from benchmarks.common import (
+    Section,
+    Settings,
+    Target,
+    datamodule,
+    interleaved_medians,
+    predict_defaults,
+    run_config,
+)
 from denoise_lab.evaluation.baselines import denoise_tensor, select_baselines
 from denoise_lab.evaluation.cases import centre, standard_cases
 from denoise_lab.evaluation.metrics import psnr
 from denoise_lab.inference.checkpoints import PRETRAINED_PREFIX, load_checkpoint, shipped_names
-from denoise_lab.inference.tiling import restorer, uses_bf16
+from denoise_lab.inference.tiling import restorer
 
 KEY = "inference"
 TITLE = "Inference vs BM3D"
@@ -121,7 +126,7 @@ def run(settings: Settings) -> Section:
     timed_index = next((i for i, (_, noisy) in enumerate(pairs) if noisy.shape[-2:] == (size, size)), 0)
     timed = pairs[timed_index][1]
     models = shipped_names()
-    predict = OmegaConf.load(Path(CONFIG_DIR) / "predict.yaml")
+    predict, arithmetic = predict_defaults(settings.device)
     restores = {
         name: restorer(
             load_checkpoint(PRETRAINED_PREFIX + name)[0],
@@ -133,7 +138,6 @@ def run(settings: Settings) -> Section:
         )
         for name in models
     }
-    bf16 = uses_bf16(predict.precision, settings.device)
     rows = {name: {"PSNR (dB)": mean_psnr(restore, pairs)} for name, restore in restores.items()}
 
     def model_seconds() -> dict[str, float]:
@@ -159,7 +163,7 @@ def run(settings: Settings) -> Section:
         f"Validation photos ({', '.join(im.name for im in data.val_set.images)}; centre crops up to {size}²), "
         f"Gaussian noise σ = {SIGMA:g} (noisy input: {noisy_psnr:.2f} dB). Models: the shipped ones "
         f"({', '.join(f'pretrained:{m}' for m in models)}), blind, restoring through predict's path "
-        f"(self-ensemble x{predict.self_ensemble}, {'bfloat16' if bf16 else 'float32'}, channels-last, all cores); their times are the mean of medians taken before and after the classics "
+        f"({arithmetic}, channels-last, all cores); their times are the mean of medians taken before and after the classics "
         "ran. Classics: given the true σ, one thread for BM3D. " + " ".join(notes)
     )
     return Section(

@@ -20,14 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from omegaconf import OmegaConf
 from PIL import Image
 from skimage import data
 
-from benchmarks.common import Section, Settings, Target
-from denoise_lab.config import CONFIG_DIR
+from benchmarks.common import Section, Settings, Target, predict_defaults
 from denoise_lab.inference import streaming
-from denoise_lab.inference.tiling import uses_bf16
 
 KEY = "predict_memory"
 TITLE = "Predict: peak memory of the whole process on large photos"
@@ -87,13 +84,11 @@ def run(settings: Settings) -> Section:
                 "bytes / pixel": measured["peak memory (MB)"] * 2**20 / (width * height),
             }
     table = pd.DataFrame.from_dict(rows, orient="index")
-    predict = OmegaConf.load(Path(CONFIG_DIR) / "predict.yaml")
-    bf16 = uses_bf16(predict.precision, settings.device)
     small, large = table.iloc[0], table.iloc[-1]
     growth = large["peak memory (MB)"] / small["peak memory (MB)"]
     text = (
         "One fresh `python -m denoise_lab.predict input=photo.jpg output=...` per photo, defaults otherwise "
-        f"(shipped model, self-ensemble x{predict.self_ensemble}, {'bfloat16' if bf16 else 'float32'}, tiles); "
+        f"(shipped model, {predict_defaults(settings.device)[1]}, tiles); "
         "peak memory is the process's peak resident set (`VmHWM`), "
         "time its wall time including start-up. "
         + (

@@ -225,8 +225,9 @@ def test_resuming_from_a_bad_checkpoint_says_what_is_wrong_in_one_line(tmp_path,
         ([], text, "is not a readable checkpoint: truncated or not a PyTorch file"),
     ]
     for overrides, checkpoint, message in cases:
-        with pytest.raises(ConfigError, match=re.escape(message)):
+        with pytest.raises(ConfigError, match=re.escape(message)) as refused:
             run(tiny_cfg(*overrides, f"ckpt_path={checkpoint}", run_name="again"))
+        assert "weights_only=False" not in str(refused.value)
     result = cli(*TINY, *SMALL_UNET, f"ckpt_path={tampered}", "hydra.run.dir=again", cwd=tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-1500:]
     line = result.stderr.strip().splitlines()[-1]

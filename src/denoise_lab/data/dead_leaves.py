@@ -16,6 +16,7 @@ from denoise_lab.config import ConfigError
 from denoise_lab.data.sources import LoadedImage
 
 SIZE = 512  # pixels a side, about a training photo's
+DISKS_PER_DRAW = 4096  # disks drawn from the generator at a time until the image is covered
 SUPERSAMPLE = 2  # rendered at twice the size and box-filtered down: disk edges antialiased as a lens would
 
 
@@ -35,10 +36,9 @@ def dead_leaves(
     image = np.zeros((side, side, 3), np.uint8)
     uncovered = np.ones((side, side), bool)
     while uncovered.any():
-        count = 4096
-        radii = SUPERSAMPLE * disk_radii(rng, count, r_min, size / 2, alpha)
-        centres = rng.random((count, 2)) * side
-        picks = colours[rng.integers(len(colours), size=count)]
+        radii = SUPERSAMPLE * disk_radii(rng, DISKS_PER_DRAW, r_min, size / 2, alpha)
+        centres = rng.random((DISKS_PER_DRAW, 2)) * side
+        picks = colours[rng.integers(len(colours), size=DISKS_PER_DRAW)]
         for r, (cy, cx), colour in zip(radii, centres, picks, strict=True):
             top, left = max(0, int(cy - r)), max(0, int(cx - r))
             bottom, right = min(side, int(cy + r) + 1), min(side, int(cx + r) + 1)
