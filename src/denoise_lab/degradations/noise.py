@@ -6,13 +6,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from denoise_lab.degradations.base import DegradationOp, lerp, uniform
+from denoise_lab.degradations.base import DegradationOp, gray_where_gray, lerp, uniform
 
 
 class GaussianNoise(DegradationOp):
     """Additive white Gaussian noise with a per-sample sigma in 0-255 units (``sigma: [5, 50]``).
 
     Written by hand because Kornia's ``RandomGaussianNoise`` draws one std per batch from the global RNG.
+    Gray samples get gray noise, the same in all three channels (:func:`gray_where_gray`).
     """
 
     def __init__(self, sigma: tuple[float, float] = (5.0, 50.0), clamp: bool = True) -> None:
@@ -21,7 +22,7 @@ class GaussianNoise(DegradationOp):
 
     def apply(self, images: Tensor, severity: Tensor, generator: torch.Generator) -> Tensor:
         noise = torch.randn(images.shape, generator=generator, device=images.device, dtype=images.dtype)
-        return images + self.noise_sigma(severity).view(-1, 1, 1, 1) * noise
+        return images + self.noise_sigma(severity).view(-1, 1, 1, 1) * gray_where_gray(noise, images)
 
     def noise_sigma(self, severity: Tensor) -> Tensor:
         return lerp(self.sigma, severity) / 255.0
