@@ -113,9 +113,11 @@ def test_default_precision_is_bf16_only_where_the_device_computes_it_natively(mo
 
 def test_a_chains_inner_op_ranges_are_checked_too():
     with pytest.raises(
-        ConfigError, match=r"degradation.ops.camera.ops.jpeg.quality must lie in \[1, 100\], got \[95, 0\]"
+        ConfigError, match=r"degradation.ops.chain.ops.jpeg.quality must lie in \[1, 100\], got \[95, 0\]"
     ):
-        validate(compose_config(["degradation=camera", "degradation.ops.camera.ops.jpeg.quality=[95,0]"]))
+        validate(compose_config(["degradation=chain", "degradation.ops.chain.ops.jpeg.quality=[95,0]"]))
+    with pytest.raises(ConfigError, match=r"degradation.ops.camera_noise.quality must lie in \[1, 100\]"):
+        validate(compose_config(["degradation=camera", "degradation.ops.camera_noise.quality=[0,95]"]))
     for preset in ("all", "chain", "camera", "seed000", "core", "seed002"):
         validate(compose_config([f"degradation={preset}"]))  # every shipped range passes
 

@@ -85,14 +85,6 @@ def test_poisson_gaussian_noise_has_the_sensor_variance_gain_x_plus_read_squared
     assert bright == pytest.approx((4 / 255 * 0.8 + (5 / 255) ** 2) ** 0.5, rel=0.05)
 
 
-def test_camera_preset_chains_sensor_noise_jpeg_and_mild_defocus_at_realistic_ranges():
-    bank = instantiate(compose_config(["degradation=camera"]).degradation, _convert_="all")
-    chain = bank.ops["camera"]
-    assert set(chain.ops) == {"poisson_gaussian_noise", "jpeg", "gaussian_blur"}
-    assert chain.ops["jpeg"].quality == (95, 30)
-    assert max(chain.ops["gaussian_blur"].sigma) <= 1.0
-
-
 def test_salt_and_pepper_sets_the_asked_fraction_of_whole_pixels_to_black_or_white(photo):
     out = apply(D.SaltAndPepper(amount=(0.1, 0.1)), photo, 0.0)
     hit = (out != photo).any(dim=1)

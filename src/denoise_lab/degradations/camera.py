@@ -62,7 +62,9 @@ def random_rgb_to_cam(n: int, generator: torch.Generator, like: Tensor) -> Tenso
 def random_gains(n: int, generator: torch.Generator, like: Tensor) -> Tensor:
     """Per-sample (N, 3) gains the camera applied: white balance (red 1.9-2.4, blue 1.5-1.9) times an
     overall brightening 1 / N(0.8, 0.1)."""
-    brightening = 1.0 / (0.8 + 0.1 * torch.randn(n, generator=generator, device=like.device, dtype=like.dtype))
+    brightening = 1.0 / (
+        0.8 + 0.1 * torch.randn(n, generator=generator, device=like.device, dtype=like.dtype)
+    )
     red, blue = uniform(n, 1.9, 2.4, generator, like), uniform(n, 1.5, 1.9, generator, like)
     return torch.stack([red, torch.ones_like(red), blue], dim=1) * brightening.clamp(0.5, 2.0)[:, None]
 
@@ -71,8 +73,17 @@ def sensor_noise_levels(severity: Tensor, generator: torch.Generator) -> tuple[T
     """Shot and read noise variances as real sensors pair them: shot log-uniform in [1e-4, 0.012] (here by
     severity), log read = 2.18 log shot + 1.20 + N(0, 0.26) (Brooks et al.'s fit to real cameras)."""
     log_shot = lerp((math.log(1e-4), math.log(0.012)), severity)
-    scatter = 0.26 * torch.randn(severity.shape, generator=generator, device=severity.device, dtype=severity.dtype)
+    scatter = 0.26 * torch.randn(
+        severity.shape, generator=generator, device=severity.device, dtype=severity.dtype
+    )
     return log_shot.exp(), (2.18 * log_shot + 1.20 + scatter).exp()
+
+
+def sensor_noise(raw: Tensor, shot: Tensor, read: Tensor, generator: torch.Generator) -> Tensor:
+    """Heteroscedastic Gaussian noise of a raw image (N, 1, H, W): variance ``shot * x + read`` at signal
+    ``x`` per sample, the usual approximation of Poisson photon noise plus Gaussian read-out noise."""
+    std = (shot.view(-1, 1, 1, 1) * raw.clamp(min=0.0) + read.view(-1, 1, 1, 1)).sqrt()
+    return std * torch.randn(raw.shape, generator=generator, device=raw.device, dtype=raw.dtype)
 
 
 def even_padded(image: Tensor) -> Tensor:
@@ -104,9 +115,7 @@ class CameraNoise(DegradationOp):
 
         linear = inverse_tone_curve(work).clamp(min=1e-8) ** GAMMA
         camera_rgb = apply_matrix(rgb_to_cam, linear) / gains
-        raw = rgb_to_raw(camera_rgb, CFA.BG)
-        std = (shot.view(-1, 1, 1, 1) * raw.clamp(min=0.0) + read.view(-1, 1, 1, 1)).sqrt()
-        noise = std * torch.randn(raw.shape, generator=generator, device=raw.device, dtype=raw.dtype)
+        noise = sensor_noise(rgb_to_raw(camera_rgb, CFA.BG), shot, read, generator)
         # demosaicing is linear: the noisy mosaic's demosaic is the clean colours plus the demosaiced noise.
         # Adding only the noise that way keeps the clean image's full resolution (bilinear demosaicing of the
         # signal itself would blur it, and the network would learn to sharpen instead of to denoise).
@@ -114,5 +123,7 @@ class CameraNoise(DegradationOp):
         linear = apply_matrix(torch.linalg.inv(rgb_to_cam), camera_rgb).clamp(min=1e-8)
         out = tone_curve(linear ** (1.0 / GAMMA))
         out = jpeg_codec_differentiable(out, quality)[..., :h, :w]
-        out = torch.where(is_gray(images).view(-1, 1, 1, 1), out.mean(dim=1, keepdim=True).expand_as(out), out)
+        out = torch.where(
+            is_gray(images).view(-1, 1, 1, 1), out.mean(dim=1, keepdim=True).expand_as(out), out
+        )
         return out.to(images.dtype)

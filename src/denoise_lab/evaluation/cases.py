@@ -7,7 +7,10 @@ protocols produce them:
   seeded per crop and op (as validation is), so every run and every checkpoint is measured on the same cases;
 * ``standard`` (:func:`standard_cases`): the protocol behind CBSD68/Kodak tables: whole images, Gaussian
   noise added to the float image from a generator seeded with ``seed`` (0) for every image, not clipped;
-  the output is rounded to uint8 and PSNR taken on RGB without border crop.
+  the output is rounded to uint8 and PSNR taken on RGB without border crop. Sigma 0 (the clean image
+  itself) shows what the model does to a photo with no noise;
+* ``paired`` (:func:`paired_cases`): whole images of paired data (a real noisy photo and its clean
+  reference, e.g. PolyU's), as they are, nothing synthesised.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from denoise_lab.data.datamodule import PAIRED_OP, DenoiseDataModule
 from denoise_lab.data.datasets import to_tensor
 from denoise_lab.data.sources import LoadedImage
 from denoise_lab.degradations import DegradationBank
+from denoise_lab.degradations.base import gray_where_gray
 
 
 @dataclass
@@ -55,12 +59,13 @@ def crop_cases(
 def standard_cases(
     images: Sequence[LoadedImage], sigmas: Sequence[float], seed: int, device: torch.device
 ) -> Iterator[Case]:
-    """Standard protocol: every whole image under Gaussian noise of each sigma (0-255), seeded per image."""
+    """Standard protocol: every whole image under Gaussian noise of each sigma (0-255), seeded per image;
+    gray images (BSD68) get gray noise, as a one-channel image does in the gray tables."""
     for sigma in sigmas:
         for key, image in enumerate(images):
             clean = to_tensor(image.clean).unsqueeze(0)
             noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(seed))
-            noisy = clean + sigma / 255.0 * noise
+            noisy = clean + sigma / 255.0 * gray_where_gray(noise, clean)
             yield Case(
                 f"gaussian_noise_{sigma:g}",
                 [key],
@@ -68,6 +73,33 @@ def standard_cases(
                 noisy.to(device),
                 torch.tensor([sigma / 255.0]),
             )
+
+
+def paired_cases(images: Sequence[LoadedImage], sigma: float | None, device: torch.device) -> Iterator[Case]:
+    """Paired protocol: every whole noisy image as it is, against its clean reference. The baselines get
+    ``sigma`` (0-255), or where it is ``None`` the noise level estimated from the noisy image alone
+    (:func:`estimated_sigma`), as a user without the clean image would run them."""
+    for key, image in enumerate(images):
+        noisy = to_tensor(image.degraded).unsqueeze(0)
+        level = estimated_sigma(noisy[0]) if sigma is None else sigma / 255.0
+        yield Case(
+            PAIRED_OP,
+            [key],
+            to_tensor(image.clean).unsqueeze(0).to(device),
+            noisy.to(device),
+            torch.tensor([level]),
+        )
+
+
+def estimated_sigma(noisy: Tensor) -> float:
+    """The noise sigma (0-1 units) of a (3, H, W) image from the image alone: scikit-image's wavelet
+    estimate (Donoho and Johnstone's median absolute deviation of the finest diagonal band), averaged over
+    the channels. It sees white noise; camera noise, smoothed by demosaicing and JPEG, reads much lower."""
+    from skimage.restoration import estimate_sigma
+
+    return float(
+        estimate_sigma(noisy.permute(1, 2, 0).double().numpy(), channel_axis=-1, average_sigmas=True)
+    )
 
 
 def grid_pairs(n_images: int, op_names: Sequence[str], count: int) -> set[tuple[int, str]]:
@@ -117,6 +149,18 @@ def protocol_cases(datamodule: DenoiseDataModule, settings: DictConfig, device: 
             f"protocol: standard, {len(images)} whole images ({names}); Gaussian noise of sigma {sigmas} added "
             f"to the float image from a generator seeded {settings.noise_seed} for every image, not clipped; "
             "output rounded to uint8; PSNR on RGB without border crop",
+        )
+    if settings.protocol == "paired":
+        if not datamodule.source.paired:
+            raise ValueError("eval.protocol=paired needs paired data (data=paired, data=polyu, ...)")
+        sigma = settings.baselines.sigma
+        return Protocol(
+            paired_cases(images, sigma, device),
+            [PAIRED_OP],
+            len(images),
+            f"protocol: paired, {len(images)} whole noisy images ({names}) against their clean references, "
+            "as they are; baselines given "
+            + ("the noise sigma estimated from each noisy image" if sigma is None else f"sigma {sigma:g}"),
         )
     crops = datamodule.crops(images, "eval")
     return Protocol(

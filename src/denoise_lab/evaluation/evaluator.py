@@ -23,7 +23,7 @@ from torch import Tensor
 from denoise_lab.evaluation.baselines import Denoiser, denoise_tensor
 from denoise_lab.evaluation.blind_quality import Measure
 from denoise_lab.evaluation.cases import Case, centre
-from denoise_lab.evaluation.metrics import mse_255, psnr, scored_view, ssim
+from denoise_lab.evaluation.metrics import channel_shifts_255, mse_255, psnr, scored_view, ssim
 from denoise_lab.evaluation.no_reference import MEASURES
 from denoise_lab.evaluation.perceptual import Distance
 
@@ -81,6 +81,7 @@ class Evaluator:
         if reference:
             scored, truth = (scored_view(x, self.color, self.crop_border) for x in (images, clean))
             values.update(psnr=psnr(scored, truth), ssim=ssim(scored, truth), mse=mse_255(scored, truth))
+            values.update(channel_shifts_255(images, clean))
             if self.lpips is not None:
                 values["lpips"] = self.lpips(images, clean)
         return values
@@ -131,7 +132,7 @@ class Evaluator:
                 for name, x in (("clean", case.clean), (DEGRADED, degraded), (MODEL, restored))
             }
             example = Example(case.op, key, views)
-            if case.sigma is not None and self.baselines and self._due(case.op):
+            if case.sigma is not None and case.sigma[i] > 0 and self.baselines and self._due(case.op):
                 self._run_baselines(case, i, example)
             if len(self.examples[case.op]) < self.figure_examples:
                 self.examples[case.op].append(example)

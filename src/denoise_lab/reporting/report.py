@@ -21,6 +21,9 @@ REFERENCE = {
     "psnr": "PSNR (dB)",
     "ssim": "SSIM",
     "mse": "MSE (0-255)",
+    "shift_r": "R shift",
+    "shift_g": "G shift",
+    "shift_b": "B shift",
     "lpips": "LPIPS",
     "seconds": "s/image",
 }
@@ -37,6 +40,9 @@ DECIMALS = {
     "psnr": 2,
     "ssim": 4,
     "mse": 2,
+    "shift_r": 2,
+    "shift_g": 2,
+    "shift_b": 2,
     "lpips": 4,
     "seconds": 3,
     "entropy": 3,
@@ -50,7 +56,8 @@ DECIMALS = {
 MEASURE_NOTES = [
     "PSNR with data range 1; SSIM: 11x11 Gaussian window (sigma 1.5), channels averaged, mean over the "
     "windows inside the image (scikit-image's and Wang et al.'s convention); "
-    "MSE on the 0-255 scale; LPIPS: AlexNet (lower is better).",
+    "MSE on the 0-255 scale; R/G/B shift: the channel's mean minus the original's, 0-255 levels (a colour "
+    "bias: noise averages out of a whole image's mean); LPIPS: AlexNet (lower is better).",
     "Entropy: Shannon entropy of the 8-bit BT.601 luminance histogram. Contrast: RMS contrast, the standard "
     "deviation of the luminance in % of full scale. Sharpness: variance of the 3x3 Laplacian of the "
     "luminance, in % of the original's on the same images (blur < 100 < noise). Colourfulness: Hasler and "
