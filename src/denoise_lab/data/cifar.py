@@ -5,8 +5,8 @@ planes, row-major). :class:`Cifar10` reads ``data_batch_1..5`` as the training i
 its own test split, so the DataModule carves validation from the training images only and tests on the
 images CIFAR-10 publishes its figures on. No torchvision: the format is a few lines of numpy.
 
-Missing batches are downloaded once into ``data.dir`` (the only download the package ever makes); every
-failure is one line that says what was expected where.
+Missing batches are downloaded once into ``data.dir`` (the standard sets of :mod:`denoise_lab.datasets` are
+the package's only other downloads); every failure is one line that says what was expected where.
 """
 
 from __future__ import annotations

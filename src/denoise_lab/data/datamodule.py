@@ -5,8 +5,9 @@ weights). Validation assigns ops round-robin by sample key so every op is measur
 crops. Paired data arrives already degraded and bypasses the bank (its single "op" is called ``paired``).
 The final test (every op on every crop) is not a Lightning stage: :mod:`denoise_lab.evaluation.cases`
 builds its cases from :meth:`DenoiseDataModule.heldout_images` and :meth:`DenoiseDataModule.crops`. A source with
-a test split of its own (CIFAR-10's test batch, ``load_test``) is tested on it, and validation is carved
-from its training images; for the others the held-out images serve both validation and test.
+a test split of its own (``load_test``: CIFAR-10's test batch, a standard test set whole, PolyU's test-only
+cameras) is tested on it, and validation is carved from its training images; for the others the held-out
+images serve both validation and test.
 
 Loader settings left at ``null`` follow the device the trainer runs on (:func:`auto_workers`): on a CPU
 the model needs every core and a batch of crops from the cached arrays costs about 1 % of a training
@@ -24,15 +25,18 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import Tensor
 from torch.utils.data import DataLoader
 
+from denoise_lab.config import ConfigError
 from denoise_lab.data.cifar import Cifar10
 from denoise_lab.data.datasets import FixedCrops, PatchKeys, RandomPatches, fit_to_size, rescaled_copies
 from denoise_lab.data.dead_leaves import dead_leaves_images
 from denoise_lab.data.sources import ImageFolder, LoadedImage, PairedFolders, SampleImages
+from denoise_lab.data.standard import StandardDataset
 from denoise_lab.degradations import DegradationBank, Degraded
 
 log = logging.getLogger(__name__)
@@ -137,6 +141,19 @@ class DenoiseDataModule(L.LightningDataModule):
         """``data=cifar10``: CIFAR-10's python batches in ``dir`` (downloaded there when it is empty)."""
         return cls(Cifar10(dir), **loader)
 
+    @classmethod
+    def from_dataset(
+        cls,
+        name: str,
+        dir: str | None = None,
+        cache_dir: str | None = None,
+        cameras: list[str] | None = None,
+        **loader: Any,
+    ) -> DenoiseDataModule:
+        """``data=<name>`` (``data=cbsd68``): a standard set, fetched once into the cache below ``cache_dir``
+        or read from ``dir``, checked against its manifest either way (:mod:`denoise_lab.datasets`)."""
+        return cls(StandardDataset(name, dir, cache_dir, cameras), **loader)
+
     @property
     def op_names(self) -> list[str]:
         """Names of the degradations this data produces, in op-index order."""
@@ -161,13 +178,20 @@ class DenoiseDataModule(L.LightningDataModule):
 
     def splits(self) -> tuple[list[LoadedImage], list[LoadedImage]]:
         """Train and validation images: the configured holdout, else a seeded split by image."""
-        return split_by_image(self.source.load(), self.val_ratio, self.seed, self.holdout)
+        images = self.source.load()
+        if not images:  # a standard test set: all of it is its own test split
+            raise ConfigError(
+                f"{self.source} holds nothing a run may train on; score a checkpoint on it with "
+                "python -m denoise_lab.evaluate instead"
+            )
+        return split_by_image(images, self.val_ratio, self.seed, self.holdout)
 
     def heldout_images(self) -> list[LoadedImage]:
-        """The images the final evaluation scores, never trained on: the source's own test split
-        (CIFAR-10's test_batch) where it has one, else the validation images."""
+        """The images the final evaluation scores, never trained on: the source's own test split where it
+        has one (CIFAR-10's test_batch, a standard test set), else the validation images."""
         load_test = getattr(self.source, "load_test", None)
-        return load_test() if load_test is not None else self.splits()[1]
+        test = load_test() if load_test is not None else []
+        return test or self.splits()[1]  # empty for PolyU's trainable cameras alone
 
     def crops(self, images: list[LoadedImage], purpose: str) -> FixedCrops:
         """The fixed evaluation crops of ``images`` (``purpose`` names them in the small-image notice)."""
@@ -235,5 +259,12 @@ class DenoiseDataModule(L.LightningDataModule):
 
 def build_datamodule(cfg: DictConfig) -> DenoiseDataModule:
     """The data a run config describes (``cfg.data``), with its degradation bank (``cfg.degradation``;
-    none for paired data): what training, evaluation, shipping and the bench all start from."""
-    return instantiate(cfg.data, bank=instantiate(cfg.degradation, _convert_="all"))
+    none for paired data): what training, evaluation, shipping and the bench all start from. A source
+    refusing a config value (``data.name=nonesuch``) says so in its own one line, not in Hydra's wrapping."""
+    bank = instantiate(cfg.degradation, _convert_="all")
+    try:
+        return instantiate(cfg.data, bank=bank)
+    except InstantiationException as error:
+        if isinstance(error.__cause__, ConfigError):
+            raise error.__cause__ from None
+        raise

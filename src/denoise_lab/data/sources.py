@@ -134,6 +134,38 @@ class ImageFolder:
         return decode_all(find_images(self.dir, self.recursive), self.dir)
 
 
+def decode_pairs(pairs: list[tuple[str, Path, Path]]) -> list[LoadedImage]:
+    """Decode each ``(name, low, high)`` in order; pairs that cannot be read or whose sizes differ are
+    skipped (they cannot be cropped at one place) and counted."""
+    images = []
+    for name, low_path, high_path in pairs:
+        low, high = try_read_rgb(low_path), try_read_rgb(high_path)
+        if low is not None and high is not None and low.shape == high.shape:
+            images.append(LoadedImage(name, clean=high, degraded=low))
+    if len(images) < len(pairs):
+        log.warning(
+            "skipped %d of %d pairs: unreadable, or low/high sizes differ",
+            len(pairs) - len(images),
+            len(pairs),
+        )
+    return images
+
+
+def pair_by_suffix(files: list[Path], low: str, high: str) -> list[tuple[str, Path, Path]]:
+    """Pairs kept side by side in one folder, told apart by the end of the name: ``<key><low>.<ext>`` (the
+    degraded input) with ``<key><high>.<ext>`` (the target), as PolyU's ``<scene>_real.JPG`` and
+    ``<scene>_mean.JPG``. Files without a partner are counted and reported."""
+    halves: dict[str, dict[str, Path]] = {low: {}, high: {}}
+    for path in files:
+        for suffix, half in halves.items():
+            if path.stem.endswith(suffix):
+                half[path.stem.removesuffix(suffix)] = path
+    common = sorted(halves[low].keys() & halves[high].keys())
+    if unmatched := len(files) - 2 * len(common):
+        log.warning("%d files have no partner (names ending %s / %s)", unmatched, low, high)
+    return [(key, halves[low][key], halves[high][key]) for key in common]
+
+
 class PairedFolders:
     """Seed-004 style pairs: ``dir/<low>/x.png`` (degraded input) matched to ``dir/<high>/x.png`` (target).
 
@@ -157,15 +189,7 @@ class PairedFolders:
             log.warning("%d files in %s/%s have no partner of the same name", unmatched, self.low, self.high)
         if not common:
             raise FileNotFoundError(f"no file names in '{low_root}' match any in '{high_root}'")
-        pairs, skipped = [], 0
-        for key in common:
-            low, high = try_read_rgb(lows[key]), try_read_rgb(highs[key])
-            if low is None or high is None or low.shape != high.shape:
-                skipped += 1
-                continue
-            pairs.append(LoadedImage(str(key), clean=high, degraded=low))
-        if skipped:
-            log.warning("skipped %d of %d pairs: unreadable, or low/high sizes differ", skipped, len(common))
+        pairs = decode_pairs([(str(key), lows[key], highs[key]) for key in common])
         if not pairs:
             raise FileNotFoundError(f"no usable low/high pairs under '{self.dir}'")
         return pairs
