@@ -289,3 +289,71 @@ def test_model_times_leave_out_the_first_call_on_each_shape():
     records = Evaluator(restore, baselines={}).evaluate(iter(cases))
     seconds = records.loc[records["method"] == "model", "seconds"]
     assert len(seen) == 2 and len(seconds) == 5 and (seconds < 0.25).all()
+
+
+def test_paired_protocol_scores_whole_real_pairs_with_baselines_at_the_estimated_sigma(
+    tmp_path, identity_checkpoint
+):
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(60, 200, 56)[None, :, None] + np.linspace(0, 30, 40)[:, None, None]
+    clean = (ramp + np.array([0, 10, 20])).round()  # smooth: a denoiser has something to keep
+    for name in ("a", "b"):
+        noisy = np.clip(clean + rng.normal(0, 10, clean.shape), 0, 255).round().astype(np.uint8)
+        for folder, array in (("low", noisy), ("high", clean.astype(np.uint8))):
+            (tmp_path / "pairs" / folder).mkdir(parents=True, exist_ok=True)
+            __import__("PIL.Image").Image.fromarray(array).save(tmp_path / "pairs" / folder / f"{name}.png")
+    cfg = evaluate_config(
+        tmp_path,
+        f"ckpt_path={identity_checkpoint}",
+        "data=paired",
+        f"data.dir={tmp_path / 'pairs'}",
+        "eval.protocol=paired",
+        "eval.images=all",
+        "eval.baselines.methods=[nlm]",
+        "eval.view_size=4096",
+    )
+    summary = evaluate(cfg)
+    table = rows(summary, "paired")
+    assert table.loc["model", "images"] == 2  # whole images, each once
+    assert table.loc["model", "psnr"] == pytest.approx(table.loc["degraded", "psnr"], abs=1e-6)  # identity
+    assert 26 < table.loc["degraded", "psnr"] < 30  # sigma 10 noise, scored as it is
+    assert rows(summary, "paired", "baselines").loc["NLM", "psnr"] > table.loc["degraded", "psnr"]
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "baselines given the noise sigma estimated from each noisy image" in report
+
+
+def test_estimated_sigma_reads_white_noise_from_the_noisy_image_alone():
+    from denoise_lab.evaluation.cases import estimated_sigma
+
+    flat = torch.full((3, 128, 128), 0.5)
+    noisy = flat + 10 / 255 * torch.randn(flat.shape, generator=torch.Generator().manual_seed(0))
+    assert estimated_sigma(noisy) * 255 == pytest.approx(10, rel=0.1)
+
+
+def test_standard_protocol_sigma_0_gray_noise_and_colour_shift(tmp_path, identity_checkpoint):
+    write_image(tmp_path / "set" / "rgb.png", 48, 64)
+    write_image(tmp_path / "set" / "gray.png", 48, 64, mode="L")
+    images = standard_cases(
+        [
+            __import__("denoise_lab.data.sources", fromlist=["x"]).LoadedImage(
+                p.name, np.asarray(__import__("PIL.Image").Image.open(p).convert("RGB"))
+            )
+            for p in sorted((tmp_path / "set").iterdir())
+        ],
+        [0, 25],
+        0,
+        torch.device("cpu"),
+    )
+    cases = list(images)
+    assert [c.op for c in cases] == ["gaussian_noise_0"] * 2 + ["gaussian_noise_25"] * 2
+    assert torch.equal(cases[0].degraded, cases[0].clean)  # sigma 0: the clean image itself
+    gray_noise = cases[2].degraded - cases[2].clean  # gray.png sorts first
+    assert torch.equal(gray_noise[:, 0], gray_noise[:, 2]) and gray_noise.abs().mean() > 0.05
+    colour_noise = cases[3].degraded - cases[3].clean
+    assert not torch.equal(colour_noise[:, 0], colour_noise[:, 2])
+
+    brighter_red = Evaluator(lambda x: x + torch.tensor([2 / 255, 0, 0]).view(1, 3, 1, 1))
+    records = brighter_red.evaluate(iter(cases[:2]))
+    model = records[records["method"] == "model"]
+    assert model["shift_r"].to_numpy() == pytest.approx([2, 2], abs=0.05)  # less where white clips
+    assert model["shift_g"].to_numpy() == pytest.approx([0, 0], abs=1e-3)
