@@ -18,6 +18,7 @@ from skimage.metrics import peak_signal_noise_ratio
 
 from denoise_lab.config import CONFIG_DIR, ConfigError
 from denoise_lab.evaluate import evaluate
+from denoise_lab.evaluation.blind_quality import NIQE_SIZE_NOTE
 from denoise_lab.evaluation.cases import Case, standard_cases
 from denoise_lab.evaluation.evaluator import Evaluator
 from denoise_lab.evaluation.perceptual import ALEXNET_WEIGHTS, load_lpips
@@ -91,6 +92,9 @@ def test_evaluate_rebuilds_from_the_checkpoint_and_bm3d_beats_the_identity(tmp_p
     assert noise.loc["BM3D", "seconds"] > 0 and noise.loc["original", "sharpness"] == pytest.approx(100)
     report = (out / "report.md").read_text()
     assert "LPIPS: n/a, the optional `lpips` package is not installed" in report
+    assert (
+        f"{NIQE_SIZE_NOTE}: all the images (eval.protocol=standard: whole images); the baselines'" in report
+    )
     assert f"checkpoint: {identity_checkpoint}" in report
 
 

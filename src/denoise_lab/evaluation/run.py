@@ -17,9 +17,9 @@ from torch import nn
 
 from denoise_lab.data import DenoiseDataModule
 from denoise_lab.evaluation.baselines import select_baselines
-from denoise_lab.evaluation.blind_quality import load_blind_measures
+from denoise_lab.evaluation.blind_quality import NIQE_SIZE_NOTE, load_blind_measures
 from denoise_lab.evaluation.cases import grid_pairs, protocol_cases
-from denoise_lab.evaluation.evaluator import Evaluator
+from denoise_lab.evaluation.evaluator import ORIGINAL, Evaluator
 from denoise_lab.evaluation.perceptual import load_lpips
 from denoise_lab.inference.tiling import device_of, restorer, uses_bf16
 from denoise_lab.reporting.report import write_report
@@ -70,6 +70,8 @@ def write_evaluation(
     )
     records = evaluator.evaluate(protocol.cases)
     notes.insert(0, scoring_note(settings.color, settings.crop_border))
+    if "niqe" in blind:
+        notes.extend(niqe_size_note(records, settings.protocol))
     if (records["scope"] == "baselines").any():
         limit = settings.baselines.max_images
         notes.append(
@@ -91,6 +93,24 @@ def scoring_note(color: str, crop_border: int) -> str:
     )
     border = f"{crop_border} px cropped from every border" if crop_border else "no border crop"
     return f"PSNR, SSIM and MSE taken on {channels}, {border} (eval.color={color}, eval.crop_border={crop_border})."
+
+
+def niqe_size_note(records: pd.DataFrame, protocol: str) -> list[str]:
+    """Which images NIQE left out for their size, if any: the originals are finite, so NIQE is NaN on one only
+    where it is under its minimum size (and then on its degraded and restored versions too)."""
+    originals = records[records["method"] == ORIGINAL]
+    images = originals.groupby("scope")["key"].nunique()
+    small = originals[originals["niqe"].isna()].groupby("scope")["key"].nunique()
+    which = []
+    if "all" in small and small["all"] < images["all"]:
+        which.append(f"{small['all']} of the {images['all']} images, which the NIQE means leave out")
+    elif "all" in small:
+        which.append(
+            "all the images" + ("" if protocol == "standard" else " (eval.protocol=standard: whole images)")
+        )
+    if "baselines" in small:
+        which.append("the baselines' crops (eval.view_size)")
+    return [f"{NIQE_SIZE_NOTE}: {'; '.join(which)}."] if which else []
 
 
 def report_after_training(

