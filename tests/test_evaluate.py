@@ -361,3 +361,32 @@ def test_standard_protocol_sigma_0_gray_noise_and_colour_shift(tmp_path, identit
     model = records[records["method"] == "model"]
     assert model["shift_r"].to_numpy() == pytest.approx([2, 2], abs=0.05)  # less where white clips
     assert model["shift_g"].to_numpy() == pytest.approx([0, 0], abs=1e-3)
+
+
+def test_evaluate_prints_its_summary_and_writes_metrics_json(tmp_path, identity_checkpoint, capsys):
+    write_image(tmp_path / "set" / "0.png", 48, 64)
+    cfg = evaluate_config(
+        tmp_path,
+        f"ckpt_path={identity_checkpoint}",
+        "data=folder",
+        f"data.dir={tmp_path / 'set'}",
+        "eval.protocol=standard",
+        "eval.images=all",
+        "eval.sigmas=[25]",
+        "eval.baselines.methods=[]",
+    )
+    evaluate(cfg)
+    metrics = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    assert metrics["per_degradation"]["gaussian_noise_25"]["psnr_restored"] > 0
+    printed = capsys.readouterr().out
+    assert "gaussian_noise_25" in printed and "psnr_restored" in printed and "report.md" in printed
+
+
+@pytest.mark.parametrize("module", ["evaluate", "predict", "export"])
+def test_a_missing_required_value_is_one_usage_line(tmp_path, module):
+    result = subprocess.run(
+        [sys.executable, "-m", f"denoise_lab.{module}"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].startswith("config error: missing value: give ")
+    assert "Traceback" not in result.stderr

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 from omegaconf import MISSING, DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from denoise_lab.evaluation.baselines import BASELINES
 
@@ -45,6 +45,10 @@ def user_errors_in_one_line() -> Iterator[None]:
     ends it with one line, logged and on stderr, instead of a traceback."""
     try:
         yield
+    except MissingMandatoryValue as error:
+        message = f"missing value: give {error.full_key}=..."
+        logging.getLogger("denoise_lab").error("config error: %s", message)
+        sys.exit(f"config error: {message}")
     except (ConfigError, FileNotFoundError) as error:
         logging.getLogger("denoise_lab").error("config error: %s", error)
         sys.exit(f"config error: {error}")
@@ -214,7 +218,11 @@ def check_inference(settings: DictConfig, prefix: str = "") -> None:
 
 def check_eval(settings: DictConfig) -> None:
     """The evaluation report's settings (``eval``: conf/eval/default.yaml)."""
-    choices = {"protocol": ("mixed", "standard", "paired"), "images": ("heldout", "all"), "color": ("rgb", "y")}
+    choices = {
+        "protocol": ("mixed", "standard", "paired"),
+        "images": ("heldout", "all"),
+        "color": ("rgb", "y"),
+    }
     for key, allowed in choices.items():
         _require(
             settings[key] in allowed, f"eval.{key} must be one of {list(allowed)}, got '{settings[key]}'"
@@ -227,9 +235,7 @@ def check_eval(settings: DictConfig) -> None:
     )
     _require(settings.view_size >= 16, f"eval.view_size must be >= 16 pixels, got {settings.view_size}")
     _require(settings.crop_border >= 0, f"eval.crop_border must be >= 0 pixels, got {settings.crop_border}")
-    _require(
-        all(s >= 0 for s in settings.sigmas), f"eval.sigmas must be >= 0, got {list(settings.sigmas)}"
-    )
+    _require(all(s >= 0 for s in settings.sigmas), f"eval.sigmas must be >= 0, got {list(settings.sigmas)}")
     sigma = settings.baselines.sigma
     _require(sigma is None or sigma > 0, f"eval.baselines.sigma must be > 0 or null (estimated), got {sigma}")
     check_tile(settings.tile, "eval.tile")

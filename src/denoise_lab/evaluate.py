@@ -19,6 +19,7 @@ from denoise_lab.data import build_datamodule
 from denoise_lab.data.sources import limit_megapixels
 from denoise_lab.evaluation.run import write_evaluation
 from denoise_lab.inference.checkpoints import load_checkpoint
+from denoise_lab.reporting.tables import per_degradation_table, write_test_report
 
 
 def evaluate(cfg: DictConfig) -> pd.DataFrame:
@@ -31,7 +32,13 @@ def evaluate(cfg: DictConfig) -> pd.DataFrame:
             run_cfg[group] = cfg[group]  # its ${seed} now resolves against the checkpoint's run config
     datamodule = build_datamodule(run_cfg)
     header = [f"checkpoint: {cfg.ckpt_path}"]
-    return write_evaluation(model, datamodule, cfg.eval, Path(cfg.paths.output_dir), header)[1]
+    out_dir = Path(cfg.paths.output_dir)
+    records, summary = write_evaluation(model, datamodule, cfg.eval, out_dir, header)
+    table = per_degradation_table(records)
+    write_test_report(out_dir, table, {"checkpoint": str(cfg.ckpt_path), "protocol": cfg.eval.protocol})
+    print(table.round(4).to_string())
+    print(f"report: {out_dir / 'report.md'}")
+    return summary
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import torch
 from torch import Tensor
+from tqdm import tqdm
 
 from denoise_lab.evaluation.baselines import Denoiser, denoise_tensor
 from denoise_lab.evaluation.blind_quality import Measure
@@ -164,8 +165,11 @@ class Evaluator:
                 case.op, "baselines", label, key, self.measure(clean, example.images[label][None]), seconds
             )
 
-    def evaluate(self, cases: Iterator[Case]) -> pd.DataFrame:
-        """Add every case; the per-image records as a DataFrame."""
-        for case in cases:
-            self.add(case)
+    def evaluate(self, cases: Iterator[Case], total: int | None = None) -> pd.DataFrame:
+        """Add every case; the per-image records as a DataFrame. A progress bar counts the ``total`` images
+        (with the time left) where stderr is a terminal; BM3D on whole images takes minutes."""
+        with tqdm(total=total, desc="evaluate", unit="image", disable=None, leave=False) as progress:
+            for case in cases:
+                self.add(case)
+                progress.update(len(case.keys))
         return pd.DataFrame(self.rows)

@@ -68,7 +68,7 @@ def write_evaluation(
         crop_border=settings.crop_border,
         loss=loss,
     )
-    records = evaluator.evaluate(protocol.cases)
+    records = evaluator.evaluate(protocol.cases, total=protocol.n_images * len(protocol.ops))
     notes.insert(0, scoring_note(settings.color, settings.crop_border))
     if "niqe" in blind:
         notes.extend(niqe_size_note(records, settings.protocol))
