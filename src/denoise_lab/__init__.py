@@ -13,3 +13,13 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``denoise_lab.denoise`` (:mod:`denoise_lab.api`), imported on first use: the command-line entry
+    points need not pay for it."""
+    if name == "denoise":
+        from denoise_lab.api import denoise
+
+        return denoise
+    raise AttributeError(f"module 'denoise_lab' has no attribute '{name}'")
