@@ -390,3 +390,38 @@ def test_a_report_of_a_model_that_outputs_nan_is_written_and_names_what_is_missi
     )
     assert note.startswith("- Missing values for gaussian_noise, restored (model): psnr, ssim, mse, entropy")
     assert "degraded" not in note
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("overwrite=no", r"overwrite must be true or false, got 'no'"),
+        ("recursive=maybe", r"recursive must be true or false, got 'maybe'"),
+        ("jpeg_quality=150", r"jpeg_quality must be a whole number from 1 to 100, got 150"),
+        ("jpeg_quality=0", r"jpeg_quality must be a whole number from 1 to 100, got 0"),
+        ("max_megapixels=0", r"max_megapixels must be a number above 0, got 0"),
+    ],
+)
+def test_predicts_booleans_and_ranges_are_checked_before_any_work(tmp_path, override, message):
+    from hydra import compose, initialize_config_dir
+
+    from denoise_lab.config import CONFIG_DIR, ConfigError
+    from denoise_lab.predict import predict
+
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name="predict", overrides=["input=nowhere", "output=out", override])
+    with pytest.raises(ConfigError, match=message):
+        predict(cfg)
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks a CPU-only torch")
+def test_a_cuda_device_on_a_cpu_only_torch_is_one_line(tmp_path):
+    from hydra import compose, initialize_config_dir
+
+    from denoise_lab.config import CONFIG_DIR, ConfigError
+    from denoise_lab.predict import predict
+
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name="predict", overrides=["input=nowhere", "output=out", "device=cuda"])
+    with pytest.raises(ConfigError, match="device=cuda, but this torch sees no CUDA GPU"):
+        predict(cfg)

@@ -214,6 +214,27 @@ def check_inference(settings: DictConfig, prefix: str = "") -> None:
         str(settings.precision) in PRECISIONS,
         f"{prefix}precision must be one of {list(PRECISIONS)}, got '{settings.precision}'",
     )
+    device = str(settings.device)
+    _require(
+        device in ("auto", "cpu") or not device.startswith("cuda") or torch.cuda.is_available(),
+        f"{prefix}device={device}, but this torch sees no CUDA GPU; use device=cpu or device=auto",
+    )
+
+
+def check_predict(cfg: DictConfig) -> None:
+    """predict's own settings, before any work: booleans are booleans (the string "no" would read as true),
+    ranges are ranges."""
+    for key in ("overwrite", "recursive"):
+        _require(isinstance(cfg[key], bool), f"{key} must be true or false, got '{cfg[key]}'")
+    quality = cfg.jpeg_quality
+    _require(
+        isinstance(quality, int) and not isinstance(quality, bool) and 1 <= quality <= 100,
+        f"jpeg_quality must be a whole number from 1 to 100, got {quality}",
+    )
+    _require(
+        isinstance(cfg.max_megapixels, int | float) and cfg.max_megapixels > 0,
+        f"max_megapixels must be a number above 0, got {cfg.max_megapixels}",
+    )
 
 
 def check_eval(settings: DictConfig) -> None:

@@ -22,7 +22,14 @@ import torch
 from omegaconf import DictConfig
 from rich.progress import track
 
-from denoise_lab.config import CONFIG_DIR, ConfigError, check_inference, check_tile, user_errors_in_one_line
+from denoise_lab.config import (
+    CONFIG_DIR,
+    ConfigError,
+    check_inference,
+    check_predict,
+    check_tile,
+    user_errors_in_one_line,
+)
 from denoise_lab.data.sources import DECODE_ERRORS, find_images, limit_megapixels, why_unreadable
 from denoise_lab.inference.checkpoints import load_checkpoint
 from denoise_lab.inference.photos import Photo, read_photo, write_photo
@@ -77,6 +84,7 @@ def restore_file(network: Network, path: Path, target: Path, cfg: DictConfig) ->
 def predict(cfg: DictConfig) -> dict[str, int]:
     """Restore every photo of ``cfg.input`` into ``cfg.output``; return the counts written, skipped
     (unreadable) and refused (an output file already there, kept unless ``overwrite=true``)."""
+    check_predict(cfg)
     check_tile(cfg.tile)
     check_inference(cfg)
     limit_megapixels(cfg.max_megapixels)
