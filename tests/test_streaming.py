@@ -180,18 +180,25 @@ def test_an_encoder_that_fails_stops_the_restoring_and_leaves_no_file(tmp_path, 
 def test_an_encoder_done_before_the_pngs_last_bytes_still_writes_the_photo(tmp_path, monkeypatch):
     """libvips finishes once it has every row, without waiting for the PNG's last bytes: the restored photo
     was then thrown away with no error whenever the encoder thread won that race (seen on a loaded machine).
-    Here the last piece waits until the encoder has ended."""
-    complete_stream, finished = streaming.png_stream, []
+    Here the last piece waits until the encoder has ended. The encoder thread is caught when it is made,
+    not looked up among the live threads: under load it may already have ended by then."""
+    complete_stream, finished, encoders = streaming.png_stream, [], []
+
+    class RecordedThread(threading.Thread):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            encoders.append(self)
 
     def late_ending(*args):
         *pieces, last = complete_stream(*args)
         yield from pieces
-        (encoder,) = (t for t in threading.enumerate() if t.name == "libvips-encoder")
+        (encoder,) = (t for t in encoders if t.name == "libvips-encoder")
         encoder.join(timeout=10)
         finished.append(not encoder.is_alive())
         yield last
 
     monkeypatch.setattr(streaming, "png_stream", late_ending)
+    monkeypatch.setattr(streaming.threading, "Thread", RecordedThread)
     source = write_image(tmp_path / "rgb.png", 150, 130)
     through_vips(source, tmp_path / "vips.png")
     through_pillow(source, tmp_path / "pillow.png")
