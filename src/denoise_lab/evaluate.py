@@ -15,6 +15,7 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from denoise_lab.config import CONFIG_DIR, check_eval, user_errors_in_one_line
+from denoise_lab.console import quiet_console
 from denoise_lab.data import build_datamodule
 from denoise_lab.data.sources import limit_megapixels
 from denoise_lab.evaluation.run import write_evaluation
@@ -44,6 +45,7 @@ def evaluate(cfg: DictConfig) -> pd.DataFrame:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
 def main(cfg: DictConfig) -> None:
     """Hydra entry: one-line messages for errors a user can cause."""
+    quiet_console()
     with user_errors_in_one_line():
         evaluate(cfg)
 

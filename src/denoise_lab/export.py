@@ -22,6 +22,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from denoise_lab.config import CONFIG_DIR, ConfigError, user_errors_in_one_line
+from denoise_lab.console import quiet_console
 from denoise_lab.inference.checkpoints import load_checkpoint
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ def export(cfg: DictConfig) -> Path:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="export")
 def main(cfg: DictConfig) -> None:
     """Hydra entry: one-line messages for errors a user can cause."""
+    quiet_console()
     with user_errors_in_one_line():
         export(cfg)
 

@@ -30,6 +30,7 @@ from denoise_lab.config import (
     check_tile,
     user_errors_in_one_line,
 )
+from denoise_lab.console import quiet_console
 from denoise_lab.data.sources import DECODE_ERRORS, find_images, limit_megapixels, why_unreadable
 from denoise_lab.inference.checkpoints import load_checkpoint
 from denoise_lab.inference.photos import Photo, read_photo, write_photo
@@ -125,6 +126,7 @@ def predict(cfg: DictConfig) -> dict[str, int]:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")
 def main(cfg: DictConfig) -> None:
     """Hydra entry: one-line messages for errors a user can cause."""
+    quiet_console()
     with user_errors_in_one_line():
         counts = predict(cfg)
     if counts["refused"]:

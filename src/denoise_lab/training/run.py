@@ -25,6 +25,7 @@ from lightning.pytorch.callbacks import ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from denoise_lab.config import CONFIG_DIR, ConfigError, validate
+from denoise_lab.console import quiet_console
 from denoise_lab.data import build_datamodule
 from denoise_lab.data.sources import limit_megapixels
 from denoise_lab.evaluation.run import report_after_training, scoring_note
@@ -147,6 +148,7 @@ def main(cfg: DictConfig) -> float | None:
 
     A config error or a diverged training ends a single run with one line; in a sweep it fails only its job (Hydra records it,
     the other jobs run, and the comparison lists it with its error)."""
+    quiet_console()
     try:
         metrics = run(cfg)
     except (ConfigError, FileNotFoundError, TrainingDiverged) as error:

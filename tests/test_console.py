@@ -1,0 +1,30 @@
+"""The console filters: Lightning's advert and its deprecations about torch are dropped, nothing else."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+from lightning.pytorch.utilities import rank_zero_info
+
+from denoise_lab.console import quiet_console
+
+
+def test_lightnings_advert_is_dropped_and_its_other_lines_kept(caplog):
+    quiet_console()
+    quiet_console()  # idempotent
+    with caplog.at_level(logging.INFO):
+        rank_zero_info("💡 Tip: For seamless cloud logging and experiment tracking, try installing litlogger")
+        rank_zero_info("GPU available: False, used: False")
+    assert "litlogger" not in caplog.text and "GPU available" in caplog.text
+
+
+def test_foreign_deprecations_are_dropped_and_other_warnings_kept():
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        quiet_console()
+        warnings.warn(
+            "`isinstance(treespec, LeafSpec)` is deprecated, use ...", DeprecationWarning, stacklevel=1
+        )
+        warnings.warn("something the user should see", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in seen] == ["something the user should see"]
