@@ -425,3 +425,54 @@ def test_a_cuda_device_on_a_cpu_only_torch_is_one_line(tmp_path):
         cfg = compose(config_name="predict", overrides=["input=nowhere", "output=out", "device=cuda"])
     with pytest.raises(ConfigError, match="device=cuda, but this torch sees no CUDA GPU"):
         predict(cfg)
+
+
+def _predict_config(*overrides: str):
+    from hydra import compose, initialize_config_dir
+
+    from denoise_lab.config import CONFIG_DIR
+
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return compose(config_name="predict", overrides=["self_ensemble=1", *overrides])
+
+
+def test_an_output_that_is_a_file_is_a_write_error_before_any_work(tmp_path):
+    from denoise_lab.config import WriteFailed
+    from denoise_lab.predict import predict
+
+    write_image(tmp_path / "in" / "a.png")
+    (tmp_path / "out").write_text("a file of the user's")
+    with pytest.raises(WriteFailed, match=r"cannot write into output '.*out'"):
+        predict(_predict_config(f"input={tmp_path / 'in'}", f"output={tmp_path / 'out'}"))
+    assert (tmp_path / "out").read_text() == "a file of the user's"
+
+
+def test_a_full_disk_stops_predict_with_a_write_error_and_leaves_no_partial_file(tmp_path, monkeypatch):
+    """A full disk part-way through the second photo (simulated: Pillow's save writes some bytes, then fails
+    with ENOSPC): the first photo is kept whole, nothing of the second is left, the run stops."""
+    import errno
+
+    from PIL import Image
+
+    from denoise_lab import predict as predict_module
+    from denoise_lab.config import WriteFailed
+
+    for name in ("a", "b", "c"):
+        write_image(tmp_path / "in" / f"{name}.png", seed=ord(name))
+    monkeypatch.setattr(predict_module, "open_streamable", lambda path: None)  # Pillow's path
+    save, saves = Image.Image.save, []
+
+    def filling_the_disk(self, fp, *args, **kwargs):
+        saves.append(fp)
+        if len(saves) == 2:
+            Path(fp).write_bytes(b"\x89PNG half")
+            raise OSError(errno.ENOSPC, "No space left on device", str(fp))
+        return save(self, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", filling_the_disk)
+    with pytest.raises(
+        WriteFailed, match=r"could not write '.*b.png' \(No space left on device\); stopped after 1"
+    ):
+        predict_module.predict(_predict_config(f"input={tmp_path / 'in'}", f"output={tmp_path / 'out'}"))
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png"]
+    Image.open(tmp_path / "out" / "a.png").load()  # whole

@@ -39,6 +39,11 @@ class ConfigError(ValueError):
     """A bad config value, explained in one sentence."""
 
 
+class WriteFailed(OSError):
+    """An output that could not be written (a full disk, a read-only folder, a file where a folder should
+    be), explained in one sentence: it stops the run, since every later output would fail the same way."""
+
+
 @contextmanager
 def user_errors_in_one_line() -> Iterator[None]:
     """Around a command's work (``evaluate``, ``predict``, ``export``): a config error or a missing file
@@ -49,6 +54,9 @@ def user_errors_in_one_line() -> Iterator[None]:
         message = f"missing value: give {error.full_key}=..."
         logging.getLogger("denoise_lab").error("config error: %s", message)
         sys.exit(f"config error: {message}")
+    except WriteFailed as error:
+        logging.getLogger("denoise_lab").error("write error: %s", error)
+        sys.exit(f"write error: {error}")
     except (ConfigError, FileNotFoundError) as error:
         logging.getLogger("denoise_lab").error("config error: %s", error)
         sys.exit(f"config error: {error}")

@@ -12,8 +12,10 @@ is then 1) unless ``overwrite=true``, and an output folder inside the input fold
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from rich.progress import track
 from denoise_lab.config import (
     CONFIG_DIR,
     ConfigError,
+    WriteFailed,
     check_inference,
     check_predict,
     check_tile,
@@ -52,6 +55,43 @@ def inputs(source: Path, recursive: bool, output: Path) -> tuple[list[Path], Pat
     if not files:
         raise ConfigError(f"input '{source}' holds no images outside the output folder '{output}'")
     return files, source
+
+
+# OS errors that mean the output cannot be written, whatever the input: a full disk or quota, a read-only
+# filesystem, a file where a folder should be (EEXIST, ENOTDIR), no permission.
+WRITE_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EFBIG,
+    errno.EROFS,
+    errno.EEXIST,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.EACCES,
+    errno.EPERM,
+}
+
+
+def writing_failed(error: BaseException, output: Path) -> bool:
+    """Whether ``error`` came from writing under ``output`` rather than from reading an input: an OS error
+    of a kind only writing raises, or one naming a path in the output folder."""
+    if not isinstance(error, OSError) or isinstance(error, FileNotFoundError):
+        return False
+    if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
+        return True
+    named = error.filename and Path(error.filename).resolve()
+    out = output.resolve()
+    return bool(named) and error.errno in WRITE_ERRNOS and (named == out or out in named.parents)
+
+
+def writable(output: Path) -> None:
+    """Fail before any work when nothing can be written into ``output``."""
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output):
+            pass
+    except OSError as error:
+        raise WriteFailed(f"cannot write into output '{output}' ({error.strerror or error})") from error
 
 
 def restore_in_place(network: Network, photo: Photo, tile: DictConfig) -> None:
@@ -95,6 +135,7 @@ def predict(cfg: DictConfig) -> dict[str, int]:
             f"output '{output}' is the input folder: restored photos keep their names, give another folder"
         )
     files, root = inputs(source, cfg.recursive, output)
+    writable(output)
     model, _ = load_checkpoint(cfg.ckpt_path)
     network = device_network(model, device_of(cfg.device), cfg.self_ensemble, str(cfg.precision))
     start, counts = time.perf_counter(), {"written": 0, "skipped": 0, "refused": 0}
@@ -107,6 +148,11 @@ def predict(cfg: DictConfig) -> dict[str, int]:
         try:
             restore_file(network, path, target, cfg)
         except DECODE_ERRORS as error:
+            if writing_failed(error, output):
+                raise WriteFailed(
+                    f"could not write '{target}' ({error.strerror or error}); stopped after "
+                    f"{counts['written']} of {len(files)} photos, each written whole"
+                ) from error
             log.warning("skipping unreadable image %s (%s)", path, why_unreadable(error))
             counts["skipped"] += 1
             continue

@@ -26,6 +26,8 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from denoise_lab.files import written_in_place
+
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")
 STRIP_ROWS = 256  # rows copied out of Pillow's decoded image at a time
 
@@ -134,21 +136,24 @@ def read_photo(path: Path) -> Photo:
 
 
 def write_photo(path: Path, photo: Photo, jpeg_quality: int = 95) -> None:
-    """Write ``photo``'s pixels (restored in place) to ``path`` with its channels, depth and format."""
+    """Write ``photo``'s pixels (restored in place) to ``path`` with its channels, depth and format, under a
+    temporary name renamed when complete (:func:`denoise_lab.files.written_in_place`)."""
     array = photo.array
     if photo.alpha is not None:
         array = np.concatenate([array, photo.alpha[..., None].astype(array.dtype)], axis=-1)
     array = array.squeeze(-1) if array.shape[-1] == 1 else array
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if photo.bits == 16 and not photo.gray:
-        tifffile.imwrite(path, array, photometric="rgb")
-        return
-    options: dict[str, Any] = dict(photo.info)
-    if photo.format in ("JPEG", "WEBP"):
-        options["quality"] = jpeg_quality
-    image = Image.fromarray(array)
-    if photo.mode == "P":  # a palette image gets a palette again (256 colours, chosen for the restored image)
-        image = image.quantize(256)
-    elif photo.mode == "CMYK":
-        image = image.convert("CMYK")
-    image.save(path, format=photo.format, **options)
+    with written_in_place(path) as partial:
+        if photo.bits == 16 and not photo.gray:
+            tifffile.imwrite(partial, array, photometric="rgb")
+            return
+        options: dict[str, Any] = dict(photo.info)
+        if photo.format in ("JPEG", "WEBP"):
+            options["quality"] = jpeg_quality
+        image = Image.fromarray(array)
+        if (
+            photo.mode == "P"
+        ):  # a palette image gets a palette again (256 colours, chosen for the restored image)
+            image = image.quantize(256)
+        elif photo.mode == "CMYK":
+            image = image.convert("CMYK")
+        image.save(partial, format=photo.format, **options)

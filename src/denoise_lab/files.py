@@ -1,0 +1,31 @@
+"""Writing a file so that no one ever sees half of it: under a temporary name in the target's own folder
+(the same filesystem, so the final rename is atomic), renamed into place only when complete and flushed; a
+failure (a full disk, an encoder error, Ctrl-C) removes the temporary file and leaves any earlier file of
+that name as it was."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def written_in_place(target: Path) -> Iterator[Path]:
+    """Yield the temporary path to write ``target``'s content to; rename it to ``target`` on success."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=target.suffix)
+    os.close(handle)
+    try:
+        yield Path(partial)
+        with open(partial, "rb+") as written:
+            os.fsync(written.fileno())
+        umask = os.umask(0)  # mkstemp made the file private; the result gets the usual permissions
+        os.umask(umask)
+        os.chmod(partial, 0o666 & ~umask)
+        os.replace(partial, target)
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
