@@ -476,3 +476,38 @@ def test_a_full_disk_stops_predict_with_a_write_error_and_leaves_no_partial_file
         predict_module.predict(_predict_config(f"input={tmp_path / 'in'}", f"output={tmp_path / 'out'}"))
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png"]
     Image.open(tmp_path / "out" / "a.png").load()  # whole
+
+
+def test_a_checkpoint_write_that_fails_keeps_the_earlier_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    """A kill or a full disk while last.ckpt is rewritten: the previous last.ckpt stays whole, and nothing
+    is left beside it (or in /tmp: the temporary file sits in the checkpoint's folder)."""
+    import errno
+
+    import torch
+
+    from denoise_lab.training import checkpoint_io
+
+    writer = checkpoint_io.SameFolderCheckpointIO()
+    writer.save_checkpoint({"epoch": 1}, tmp_path / "last.ckpt")
+
+    def disk_full_half_way(obj, path):
+        Path(path).write_bytes(b"PK\x03\x04 half a checkpoint")
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(checkpoint_io.torch, "save", disk_full_half_way)
+    with pytest.raises(OSError, match="No space left"):
+        writer.save_checkpoint({"epoch": 2}, tmp_path / "last.ckpt")
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
+    assert torch.load(tmp_path / "last.ckpt", weights_only=True) == {"epoch": 1}
+
+
+def test_job_and_failure_records_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    from denoise_lab import files
+    from denoise_lab.reporting.job_record import JOB_FILE, write_job_summary
+
+    write_job_summary(tmp_path, model="first")
+    monkeypatch.setattr(files.os, "replace", lambda *a: (_ for _ in ()).throw(OSError(28, "No space left")))
+    with pytest.raises(OSError):
+        write_job_summary(tmp_path, model="second")
+    assert json.loads((tmp_path / JOB_FILE).read_text()) == {"model": "first"}
+    assert [p.name for p in tmp_path.iterdir()] == [JOB_FILE]

@@ -29,3 +29,9 @@ def written_in_place(target: Path) -> Iterator[Path]:
     finally:
         if os.path.exists(partial):
             os.unlink(partial)
+
+
+def write_text_in_place(target: Path, text: str) -> None:
+    """``target.write_text(text)``, all of it or nothing (:func:`written_in_place`)."""
+    with written_in_place(target) as partial:
+        partial.write_text(text)

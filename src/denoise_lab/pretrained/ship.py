@@ -4,7 +4,9 @@ Writes ``denoise_lab/pretrained/<name>.pt`` from a training checkpoint (the EMA 
 ``callbacks.ema``): the weights, the run config, the recipe and the measured table (see
 :mod:`denoise_lab.inference.checkpoints`). The weights are stored in float16 when that moves the held-out PSNR at
 sigma 25 (standard protocol) by less than 0.01 dB, else in float32; the check's figures go in the file.
-Refuses to replace an existing file unless ``--overwrite``.
+Refuses to replace an existing file unless ``--overwrite``. ``--data <set>`` (e.g. ``cbsd68``) replaces the
+run's data in the shipped config, so that ``evaluate ckpt_path=pretrained:<name>`` scores a standard set rather
+than a folder of the training machine's; the recipe says what the model trained on.
 """
 
 from __future__ import annotations
@@ -37,7 +39,24 @@ def heldout_psnr(model: nn.Module, datamodule, sigma: float = 25.0) -> float:
     return sum(scores) / len(scores)
 
 
-def ship(checkpoint: Path, name: str, table: Path | None, recipe: str, overwrite: bool = False) -> Path:
+def standard_data(name: str) -> dict:
+    """The ``data`` group of ``data=<name>``, as a run config holds it."""
+    from hydra import compose, initialize_config_dir
+
+    from denoise_lab.config import CONFIG_DIR
+
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return OmegaConf.to_container(compose(config_name="config", overrides=[f"data={name}"]).data)
+
+
+def ship(
+    checkpoint: Path,
+    name: str,
+    table: Path | None,
+    recipe: str,
+    overwrite: bool = False,
+    data: str | None = None,
+) -> Path:
     out = checkpoints.PRETRAINED_DIR / f"{name}.pt"
     if out.exists() and not overwrite:
         raise SystemExit(f"{out} exists; pass --overwrite to replace it")
@@ -48,9 +67,12 @@ def ship(checkpoint: Path, name: str, table: Path | None, recipe: str, overwrite
     half = heldout_psnr(checkpoints.build_model(config, half_state, checkpoint), datamodule)
     use_half = abs(full - half) < HALF_PRECISION_TOLERANCE_DB
     state = half_state if use_half else model.state_dict()
+    shipped_config = OmegaConf.to_container(config, resolve=True)
+    if data is not None:
+        shipped_config["data"] = standard_data(data)
     payload = {
         "state_dict": state,
-        "config": OmegaConf.to_container(config, resolve=True),
+        "config": shipped_config,
         "recipe": recipe,
         "precision": {
             "dtype": "float16" if use_half else "float32",
@@ -75,8 +97,9 @@ def main() -> None:
     parser.add_argument("--table", type=Path, help="the evaluate report's metrics.csv to embed")
     parser.add_argument("--recipe", default="", help="the command that trained it, and for how long")
     parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--data", help="a standard set (cbsd68, ...) that evaluate scores by default")
     args = parser.parse_args()
-    ship(args.checkpoint, args.name, args.table, args.recipe, args.overwrite)
+    ship(args.checkpoint, args.name, args.table, args.recipe, args.overwrite, args.data)
 
 
 if __name__ == "__main__":

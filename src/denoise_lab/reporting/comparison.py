@@ -20,6 +20,7 @@ import yaml
 
 from denoise_lab.data import build_datamodule
 from denoise_lab.evaluation.metrics import ALL_OPS, metric_name, parse_metric_name
+from denoise_lab.files import write_text_in_place
 from denoise_lab.inference.checkpoints import load_checkpoint
 from denoise_lab.reporting import figures
 from denoise_lab.reporting.job_record import FAILURE_FILE, JOB_FILE, read_json
@@ -242,7 +243,7 @@ def write_comparison(sweep_dir: Path, num_images: int = 6) -> pd.DataFrame | Non
         return None
     table = comparison_table(jobs)
     table.to_csv(sweep_dir / "comparison.csv", index=False)
-    (sweep_dir / "comparison.md").write_text(markdown_report(table, jobs, sweep_dir))
+    write_text_in_place(sweep_dir / "comparison.md", markdown_report(table, jobs, sweep_dir))
     with_results = [j for j in jobs if j.best]
     figures.save_loss_curves(
         sweep_dir / "loss_curves.png", [(j.label, j.summary["history"]) for j in with_results]

@@ -12,6 +12,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from denoise_lab.files import write_text_in_place
+
 JOB_FILE = "job.json"
 FAILURE_FILE = "failure.json"
 
@@ -19,7 +21,7 @@ FAILURE_FILE = "failure.json"
 def write_job_summary(run_dir: Path, **facts: Any) -> None:
     """``job.json``: the model, its size, the fit's timing and throughput, the best score and checkpoint."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / JOB_FILE).write_text(json.dumps(facts, indent=2) + "\n")
+    write_text_in_place(run_dir / JOB_FILE, json.dumps(facts, indent=2) + "\n")
 
 
 def write_failure(run_dir: Path, error: BaseException) -> None:
@@ -30,7 +32,7 @@ def write_failure(run_dir: Path, error: BaseException) -> None:
         "error": f"{type(error).__name__}: {message}" if message else type(error).__name__,
         "traceback": "".join(traceback.format_exception(type(error), error, error.__traceback__)),
     }
-    (run_dir / FAILURE_FILE).write_text(json.dumps(record, indent=2) + "\n")
+    write_text_in_place(run_dir / FAILURE_FILE, json.dumps(record, indent=2) + "\n")
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

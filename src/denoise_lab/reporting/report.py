@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from denoise_lab.evaluation.evaluator import DEGRADED, MODEL, ORIGINAL, Example
+from denoise_lab.files import write_text_in_place
 from denoise_lab.reporting.figures import save_examples
 
 REFERENCE = {
@@ -195,5 +196,5 @@ def write_report(
         "Per degradation: " + ", ".join(links),
         "",
     ]
-    (out_dir / "report.md").write_text("\n".join(lines))
+    write_text_in_place(out_dir / "report.md", "\n".join(lines))
     return summary

@@ -15,6 +15,7 @@ import pandas as pd
 
 from denoise_lab.evaluation.evaluator import DEGRADED, MODEL
 from denoise_lab.evaluation.metrics import ALL_OPS, metric_name
+from denoise_lab.files import write_text_in_place
 
 log = logging.getLogger(__name__)
 
@@ -73,4 +74,4 @@ def write_test_report(run_dir: Path, table: pd.DataFrame, extra: Mapping[str, ob
             f"degraded input's {overall['psnr_degraded']:.2f} dB (try a lower optim.optimizer.lr or a longer run)"
         )
         log.warning(report["warning"])
-    (run_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_text_in_place(run_dir / "metrics.json", json.dumps(report, indent=2) + "\n")

@@ -32,6 +32,7 @@ from denoise_lab.evaluation.run import report_after_training, scoring_note
 from denoise_lab.inference.checkpoints import check_resumable, load_checkpoint, resolve_checkpoint
 from denoise_lab.reporting.tables import logged_metrics, per_degradation_table, write_test_report
 from denoise_lab.training.callbacks import TrainingDiverged
+from denoise_lab.training.checkpoint_io import SameFolderCheckpointIO
 from denoise_lab.training.loggers import log_final_results
 from denoise_lab.training.module import DenoiseModule
 
@@ -88,7 +89,8 @@ def build(cfg: DictConfig) -> tuple[L.LightningDataModule, DenoiseModule, L.Trai
     if not cfg.trainer.get("enable_progress_bar", True):  # Lightning refuses a bar it was told not to show
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    plugins = [SameFolderCheckpointIO()]
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=plugins)
     return datamodule, module, trainer
 
 
