@@ -390,3 +390,17 @@ def test_a_missing_required_value_is_one_usage_line(tmp_path, module):
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1].startswith("config error: missing value: give ")
     assert "Traceback" not in result.stderr
+
+
+def test_a_sigma_0_row_does_not_make_a_good_model_look_worse(tmp_path):
+    from denoise_lab.reporting.tables import write_test_report
+
+    table = pd.DataFrame(
+        {"psnr_degraded": [float("inf"), 20.0, float("inf")], "psnr_restored": [45.0, 28.0, 40.0]},
+        index=pd.Index(["gaussian_noise_0", "gaussian_noise_25", "all"], name="degradation"),
+    )
+    write_test_report(tmp_path, table, {})
+    assert "warning" not in json.loads((tmp_path / "metrics.json").read_text())
+    table.loc["gaussian_noise_25", "psnr_restored"] = float("nan")
+    write_test_report(tmp_path, table, {})
+    assert "made the images worse" in json.loads((tmp_path / "metrics.json").read_text())["warning"]
