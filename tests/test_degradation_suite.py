@@ -172,7 +172,7 @@ class AddConstant(Fill):
         ("seed002", ["gaussian_noise", "gaussian_blur", "brightness", "color_channels"]),
         ("gaussian", ["gaussian_noise"]),
         ("chain", ["chain"]),
-        ("camera", ["camera"]),
+        ("camera", ["camera_noise"]),
     ],
 )
 def test_presets_name_their_ops(preset, names):

@@ -69,6 +69,9 @@ def test_a_training_run_ends_with_one_evaluation_that_the_report_and_metrics_jso
         "PSNR (dB)",
         "SSIM",
         "MSE (0-255)",
+        "R shift",
+        "G shift",
+        "B shift",
         "LPIPS",
         "s/image",
     ]
@@ -230,7 +233,10 @@ def test_lpips_absent_without_weights_and_present(tmp_path, monkeypatch):
 
 def test_user_errors_in_eval_settings_are_explained(tmp_path, identity_checkpoint):
     for override, message in [
-        ("eval.protocol=published", r"eval.protocol must be one of \['mixed', 'standard'\], got 'published'"),
+        (
+            "eval.protocol=published",
+            r"eval.protocol must be one of \['mixed', 'standard', 'paired'\], got 'published'",
+        ),
         ("eval.baselines.methods=[bm4d]", r"eval.baselines.methods: unknown \['bm4d'\]; choose from"),
         ("eval.tile.overlap=100", r"eval.tile.size \(512\) and eval.tile.overlap \(100\) must be multiples"),
         ("eval.self_ensemble=6", r"eval.self_ensemble is the number of flips/rotations averaged"),
