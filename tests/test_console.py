@@ -10,13 +10,23 @@ from lightning.pytorch.utilities import rank_zero_info
 from denoise_lab.console import quiet_console
 
 
-def test_lightnings_advert_is_dropped_and_its_other_lines_kept(caplog):
+def test_lightnings_advert_is_dropped_and_its_other_lines_kept():
     quiet_console()
     quiet_console()  # idempotent
-    with caplog.at_level(logging.INFO):
+    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # on the logger itself: other tests may stop it propagating to caplog's
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
         rank_zero_info("💡 Tip: For seamless cloud logging and experiment tracking, try installing litlogger")
         rank_zero_info("GPU available: False, used: False")
-    assert "litlogger" not in caplog.text and "GPU available" in caplog.text
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert [r.getMessage() for r in records] == ["GPU available: False, used: False"]
 
 
 def test_foreign_deprecations_are_dropped_and_other_warnings_kept():
