@@ -388,7 +388,9 @@ def test_a_report_of_a_model_that_outputs_nan_is_written_and_names_what_is_missi
     note = next(
         line for line in report.splitlines() if line.startswith("- Missing values for gaussian_noise")
     )
-    assert note.startswith("- Missing values for gaussian_noise, restored (model): psnr, ssim, mse, entropy")
+    assert note.startswith(
+        "- Missing values for gaussian_noise, restored (model): psnr, ssim, mse, shift_r, shift_g, shift_b, entropy"
+    )
     assert "degraded" not in note
 
 
