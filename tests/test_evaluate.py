@@ -343,18 +343,9 @@ def test_estimated_sigma_reads_white_noise_from_the_noisy_image_alone():
 def test_standard_protocol_sigma_0_gray_noise_and_colour_shift(tmp_path, identity_checkpoint):
     write_image(tmp_path / "set" / "rgb.png", 48, 64)
     write_image(tmp_path / "set" / "gray.png", 48, 64, mode="L")
-    images = standard_cases(
-        [
-            __import__("denoise_lab.data.sources", fromlist=["x"]).LoadedImage(
-                p.name, np.asarray(__import__("PIL.Image").Image.open(p).convert("RGB"))
-            )
-            for p in sorted((tmp_path / "set").iterdir())
-        ],
-        [0, 25],
-        0,
-        torch.device("cpu"),
-    )
-    cases = list(images)
+    from denoise_lab.data.sources import ImageFolder
+
+    cases = list(standard_cases(ImageFolder(tmp_path / "set").load(), [0, 25], 0, torch.device("cpu")))
     assert [c.op for c in cases] == ["gaussian_noise_0"] * 2 + ["gaussian_noise_25"] * 2
     assert torch.equal(cases[0].degraded, cases[0].clean)  # sigma 0: the clean image itself
     gray_noise = cases[2].degraded - cases[2].clean  # gray.png sorts first

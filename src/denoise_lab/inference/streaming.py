@@ -20,10 +20,8 @@ not). The rest (CMYK, palettes, other formats, or no pyvips installed) goes thro
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import struct
-import tempfile
 import threading
 import zlib
 from collections.abc import Iterator
@@ -35,6 +33,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from denoise_lab.files import written_in_place
 from denoise_lab.inference.photos import Samples
 from denoise_lab.inference.tiling import Network, restored_bands
 
@@ -218,33 +217,27 @@ def restore_streaming(
 ) -> None:
     """Restore ``image`` (from :func:`open_streamable`) into ``target``, row band by row band.
     Raises ``OSError`` when the input turns out unreadable half-way; ``target`` is then not written."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=target.suffix)
-    os.close(handle)
-    pipe, errors = Pipe(), []
-    options = SAVE_OPTIONS.get(image.get("vips-loader"), {"Q": jpeg_quality})
-    encoder = threading.Thread(
-        target=encode, args=(pipe, image, partial, options, errors), name="libvips-encoder", daemon=True
-    )
-    encoder.start()
-    rows, complete = restored_rows(network, image, tile), False
-    try:
-        for piece in png_stream(image.width, image.height, image.bands, DEPTHS[image.format][0], rows):
-            # The encoder stops early when it fails (``errors`` says why), and may stop before the PNG's
-            # last chunk once it has every row: neither needs more pieces.
-            if not pipe.put(piece, encoder):
-                break
-        complete = True
-    except pyvips.Error as error:  # the input, decoded as it streams
-        errors.insert(0, OSError(f"unreadable part-way: {first_line(error)}"))
-    finally:  # also on Ctrl-C: the encoder is ended and its partial file removed
-        pipe.put(None, encoder)
-        encoder.join()
-        if not complete or errors:
-            Path(partial).unlink(missing_ok=True)
-    if errors:
-        raise OSError(first_line(errors[0])) from None
-    umask = os.umask(0)  # mkstemp made the file private; the restored photo gets the usual permissions
-    os.umask(umask)
-    os.chmod(partial, 0o666 & ~umask)
-    os.replace(partial, target)
+    with written_in_place(target) as partial:
+        pipe, errors = Pipe(), []
+        options = SAVE_OPTIONS.get(image.get("vips-loader"), {"Q": jpeg_quality})
+        encoder = threading.Thread(
+            target=encode,
+            args=(pipe, image, str(partial), options, errors),
+            name="libvips-encoder",
+            daemon=True,
+        )
+        encoder.start()
+        rows = restored_rows(network, image, tile)
+        try:
+            for piece in png_stream(image.width, image.height, image.bands, DEPTHS[image.format][0], rows):
+                # The encoder stops early when it fails (``errors`` says why), and may stop before the PNG's
+                # last chunk once it has every row: neither needs more pieces.
+                if not pipe.put(piece, encoder):
+                    break
+        except pyvips.Error as error:  # the input, decoded as it streams
+            errors.insert(0, OSError(f"unreadable part-way: {first_line(error)}"))
+        finally:  # also on Ctrl-C: the encoder is ended (written_in_place removes its partial file)
+            pipe.put(None, encoder)
+            encoder.join()
+        if errors:
+            raise OSError(first_line(errors[0])) from None
