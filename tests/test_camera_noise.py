@@ -79,4 +79,4 @@ def test_gray_images_come_back_gray():
 
 def test_the_camera_preset_is_the_camera_noise_op():
     bank = instantiate(compose_config(["degradation=camera"]).degradation, _convert_="all")
-    assert bank.names == ["camera_noise"] and bank.ops["camera_noise"].quality == (70, 95)
+    assert bank.names == ["camera_noise"] and bank.ops["camera_noise"].quality == (95, 70)

@@ -377,6 +377,11 @@ def test_evaluate_prints_its_summary_and_writes_metrics_json(tmp_path, identity_
     assert metrics["per_degradation"]["gaussian_noise_25"]["psnr_restored"] > 0
     printed = capsys.readouterr().out
     assert "gaussian_noise_25" in printed and "psnr_restored" in printed and "report.md" in printed
+    per_image = pd.read_csv(tmp_path / "report" / "per_image.csv")  # the worst image, not only the mean
+    model = per_image[per_image["method"] == "model"]
+    assert model["image"].tolist() == ["0.png"] and model["psnr"].iloc[0] == pytest.approx(
+        metrics["per_degradation"]["gaussian_noise_25"]["psnr_restored"], abs=1e-3
+    )
 
 
 @pytest.mark.parametrize("module", ["evaluate", "predict", "export"])
@@ -385,8 +390,9 @@ def test_a_missing_required_value_is_one_usage_line(tmp_path, module):
         [sys.executable, "-m", f"denoise_lab.{module}"], cwd=tmp_path, capture_output=True, text=True
     )
     assert result.returncode != 0
-    assert result.stderr.strip().splitlines()[-1].startswith("config error: missing value: give ")
-    assert "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("config error: missing value: give ")
+    assert "Traceback" not in result.stderr and line not in result.stdout  # printed once
 
 
 def test_a_sigma_0_row_does_not_make_a_good_model_look_worse(tmp_path):

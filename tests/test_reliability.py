@@ -513,3 +513,86 @@ def test_job_and_failure_records_are_written_whole_or_not_at_all(tmp_path, monke
         write_job_summary(tmp_path, model="second")
     assert json.loads((tmp_path / JOB_FILE).read_text()) == {"model": "first"}
     assert [p.name for p in tmp_path.iterdir()] == [JOB_FILE]
+
+
+@pytest.mark.parametrize(
+    ("override", "line"),
+    [
+        (
+            "degradation.ops.gaussian_noise.sigma=25",
+            "config error: degradation.ops.gaussian_noise.sigma is a range [weakest, strongest], e.g. "
+            "[25, 25] for one level; got 25",
+        ),
+        (
+            "degradation.ops.gaussian_noise.sigma=[50,10]",
+            "config error: degradation.ops.gaussian_noise.sigma runs from weakest to strongest, so its first "
+            "value must be the smaller: got [50, 10], did you mean [10, 50]?",
+        ),
+        (
+            "trainer.accelerator=gpu",
+            "config error: trainer.accelerator=gpu, but this torch sees no CUDA GPU; use trainer=cpu or "
+            "trainer.accelerator=auto",
+        ),
+        (
+            "trainer.precision=fp8",
+            "config error: trainer: Precision 'fp8' is invalid. Allowed precision values: (",
+        ),
+    ],
+)
+def test_training_settings_a_run_cannot_use_stop_it_with_one_line_printed_once(tmp_path, override, line):
+    if override == "trainer.accelerator=gpu" and torch.cuda.is_available():
+        pytest.skip("checks a CPU-only torch")
+    result = cli(*TINY, *SMALL_UNET, override, cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(line)
+    assert line not in result.stdout  # the console shows it once; the run's log file keeps it
+    if override.startswith("trainer"):
+        (log_file,) = (tmp_path / "outputs").rglob("train.log")
+        assert line in log_file.read_text()
+
+
+def test_training_on_one_tiny_image_is_one_line(tmp_path):
+    write_image(tmp_path / "photos" / "only.png", 20, 20)
+    result = cli(*TINY, *SMALL_UNET, "data=folder", f"data.dir={tmp_path / 'photos'}", cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "config error: need at least 2 images to split into train and val (one at least for each), found 1"
+    )
+
+
+def test_ctrl_c_during_training_says_in_one_line_what_was_kept_and_how_to_go_on(tmp_path):
+    """SIGINT (what Ctrl-C sends) once the first epoch's checkpoints exist: Lightning's own shutdown line is
+    replaced by one naming the kept checkpoints and the resume argument, and they load."""
+    import signal
+    import time
+
+    command = [
+        sys.executable,
+        "-m",
+        "denoise_lab",
+        *TINY,
+        *SMALL_UNET,
+        "trainer.max_epochs=1000",
+        "hydra.run.dir=run",
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 240
+    while not last.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 1 and "Traceback" not in err and "KeyboardInterrupt" not in out + err
+    checkpoints = tmp_path / "run" / "checkpoints"
+    assert err.strip().splitlines()[-1] == (
+        f"interrupted (Ctrl-C): kept best.ckpt, last.ckpt in {checkpoints}; go on with the same command and "
+        f"ckpt_path={checkpoints / 'last.ckpt'}"
+    )
+    assert torch.load(last, weights_only=False)["state_dict"]

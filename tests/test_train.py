@@ -93,6 +93,14 @@ def test_channels_last_module_stores_nhwc_weights_and_gives_the_same_output(tmp_
     assert torch.allclose(fast(images), plain(images), atol=1e-5)
 
 
+def test_the_model_summary_counts_the_flops_of_one_training_patch(tmp_path):
+    from lightning.pytorch.utilities.model_summary import ModelSummary
+
+    cfg = compose_config(["model.width=8", "model.depth=2", "data.patch_size=32"], tmp_path)
+    summary = ModelSummary(build_module(cfg, ["all"]))
+    assert summary.total_flops > 1e6 and summary.in_sizes[0] == [1, 3, 32, 32]  # "Total FLOPs: 0" before
+
+
 def test_bf16_mixed_runs_measure_in_float32(tiny_cfg):
     fp32 = run(tiny_cfg("trainer.precision=32-true", run_name="fp32"))
     bf16 = run(tiny_cfg("trainer.precision=bf16-mixed", run_name="bf16"))

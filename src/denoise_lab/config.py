@@ -9,10 +9,8 @@ their constructors, which run before training starts.
 
 from __future__ import annotations
 
-import logging
 import math
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ import torch
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
+from denoise_lab.console import fail
 from denoise_lab.evaluation.baselines import BASELINES
 
 CONFIG_DIR = str(
@@ -51,15 +50,11 @@ def user_errors_in_one_line() -> Iterator[None]:
     try:
         yield
     except MissingMandatoryValue as error:
-        message = f"missing value: give {error.full_key}=..."
-        logging.getLogger("denoise_lab").error("config error: %s", message)
-        sys.exit(f"config error: {message}")
+        fail(f"config error: missing value: give {error.full_key}=...")
     except WriteFailed as error:
-        logging.getLogger("denoise_lab").error("write error: %s", error)
-        sys.exit(f"write error: {error}")
+        fail(f"write error: {error}")
     except (ConfigError, FileNotFoundError) as error:
-        logging.getLogger("denoise_lab").error("config error: %s", error)
-        sys.exit(f"config error: {error}")
+        fail(f"config error: {error}")
 
 
 def native_bf16(accelerator: str) -> bool:
@@ -141,6 +136,11 @@ def check_ranges(cfg: DictConfig) -> None:
         f"threads must be >= 1 or null (one per core), got {cfg.threads}",
     )
     _require(trainer.max_epochs >= 1, f"trainer.max_epochs must be >= 1, got {trainer.max_epochs}")
+    _require(
+        trainer.accelerator not in ("gpu", "cuda") or torch.cuda.is_available(),
+        f"trainer.accelerator={trainer.accelerator}, but this torch sees no CUDA GPU; use trainer=cpu "
+        "or trainer.accelerator=auto",
+    )
     _require(cfg.max_megapixels > 0, f"max_megapixels must be > 0, got {cfg.max_megapixels}")
     lr = OmegaConf.select(cfg, "optim.optimizer.lr")
     _require(lr is None or lr >= 0, f"optim.optimizer.lr must be >= 0, got {lr}")  # 0: frozen weights
@@ -171,22 +171,42 @@ OP_RANGE_LIMITS = {
     "scratches": (0.0, math.inf),
     "smudges": (0.0, math.inf),
 }
+# Keys whose degradation weakens as the value grows (a higher JPEG quality, a higher photon peak): their
+# ranges run downwards; every other key's run upwards.
+WEAKER_WHEN_LARGER = ("peak", "quality")
+
+
+def check_op_range(key: str, bounds: object, name: str) -> None:
+    """One op range: a pair ``[weakest, strongest]`` within :data:`OP_RANGE_LIMITS`, in the key's direction
+    (``sigma: [50, 10]`` would scale severities backwards without a word)."""
+    low, high = OP_RANGE_LIMITS[key]
+    _require(
+        not isinstance(bounds, int | float | str),
+        f"{name} is a range [weakest, strongest], e.g. [{bounds}, {bounds}] for one level; got {bounds}",
+    )
+    values = list(bounds)
+    _require(len(values) == 2, f"{name} is a pair [weakest, strongest], got {values}")
+    _require(
+        all(isinstance(v, int | float) and low <= v <= high for v in values),
+        f"{name} must lie in [{low:g}, {high:g}], got {values}",
+    )
+    weakest, strongest = values
+    upwards = key not in WEAKER_WHEN_LARGER
+    _require(
+        weakest <= strongest if upwards else weakest >= strongest,
+        f"{name} runs from weakest to strongest, so its first value must be the "
+        f"{'smaller' if upwards else 'larger'}: got {values}, did you mean {values[::-1]}?",
+    )
 
 
 def check_op_ranges(ops: DictConfig, prefix: str = "degradation.ops") -> None:
-    """Every op's ranges within :data:`OP_RANGE_LIMITS` (a chain's inner ops too)."""
+    """Every op's ranges by :func:`check_op_range` (a chain's inner ops too)."""
     for name, op in ops.items():
         if not isinstance(op, DictConfig):
             continue
-        for key, (low, high) in OP_RANGE_LIMITS.items():
-            bounds = op.get(key)
-            if bounds is None or OmegaConf.is_missing(op, key):
-                continue
-            values = list(bounds) if not isinstance(bounds, int | float) else [bounds]
-            _require(
-                all(isinstance(v, int | float) and low <= v <= high for v in values),
-                f"{prefix}.{name}.{key} must lie in [{low:g}, {high:g}], got {values}",
-            )
+        for key in OP_RANGE_LIMITS:
+            if op.get(key) is not None and not OmegaConf.is_missing(op, key):
+                check_op_range(key, op[key], f"{prefix}.{name}.{key}")
         if isinstance(op.get("ops"), DictConfig):
             check_op_ranges(op.ops, f"{prefix}.{name}.ops")
 

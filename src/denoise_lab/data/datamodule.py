@@ -58,19 +58,21 @@ def split_by_image(
     """Whole images (never crops of one image on both sides) split into train and val: the images named
     in ``holdout`` (by file name, with or without extension), else a seeded ``val_ratio`` share."""
     if len(images) < 2:
-        raise ValueError(f"need at least 2 images to split into train and val, found {len(images)}")
+        raise ConfigError(
+            f"need at least 2 images to split into train and val (one at least for each), found {len(images)}"
+        )
     if holdout:
         wanted = set(holdout)
         held = [im for im in images if im.name in wanted or Path(im.name).stem in wanted]
         missing = wanted - {im.name for im in held} - {Path(im.name).stem for im in held}
         if missing or len(held) == len(images):
-            raise ValueError(
+            raise ConfigError(
                 f"data.holdout {sorted(holdout)} must name some, not all, of the images; "
                 f"not found: {sorted(missing)}"
             )
         return [im for im in images if im not in held], held
     if not 0.0 < val_ratio < 1.0:
-        raise ValueError(f"data.val_ratio must lie strictly between 0 and 1, got {val_ratio}")
+        raise ConfigError(f"data.val_ratio must lie strictly between 0 and 1, got {val_ratio}")
     order = np.random.default_rng(seed).permutation(len(images))
     n_val = min(len(images) - 1, max(1, round(val_ratio * len(images))))
     return [images[i] for i in order[n_val:]], [images[i] for i in order[:n_val]]
@@ -229,6 +231,8 @@ class DenoiseDataModule(L.LightningDataModule):
 
     def on_after_batch_transfer(self, batch: dict[str, Tensor], dataloader_idx: int) -> dict[str, Tensor]:
         """Degrade the clean batch on the device; record each sample's op index and severity."""
+        if isinstance(batch, Tensor):  # the model summary's example input, already the model's input
+            return batch
         clean = batch["clean"]
         if "degraded" in batch:  # paired data: the low-quality image is the input
             zeros = torch.zeros(clean.shape[0], device=clean.device)

@@ -94,14 +94,15 @@ def even_padded(image: Tensor) -> Tensor:
 
 class CameraNoise(DegradationOp):
     """sRGB -> raw (inverse tone curve, gamma, colour matrix, gains; RGGB mosaic) -> Poisson-Gaussian sensor
-    noise, demosaiced (bilinear) -> gains, colour matrix, gamma, tone curve -> JPEG at ``quality``.
+    noise, demosaiced (bilinear) -> gains, colour matrix, gamma, tone curve -> JPEG at ``quality``
+    (drawn uniformly per sample from the [weakest, strongest] pair).
 
     ``severity`` sets the shot noise (log-uniform, read noise follows it); camera, gains, read-noise scatter
     and JPEG quality are drawn per sample. Without noise and JPEG the round trip returns the input. Gray
     samples come back gray (the mean of the channels), as a gray photo's noise is.
     """
 
-    def __init__(self, quality: tuple[float, float] = (70.0, 95.0), clamp: bool = True) -> None:
+    def __init__(self, quality: tuple[float, float] = (95.0, 70.0), clamp: bool = True) -> None:
         super().__init__(clamp)
         self.quality = tuple(quality)
 

@@ -127,13 +127,15 @@ def evaluation_images(datamodule: DenoiseDataModule, which: str) -> list[LoadedI
 
 @dataclass
 class Protocol:
-    """The cases ``eval.protocol`` asks for: their op names in order, how many images each op covers, and
-    one line describing them for the report's header."""
+    """The cases ``eval.protocol`` asks for: their op names in order, how many images each op covers, one
+    line describing them for the report's header, and the image each case key is (whole-image protocols;
+    the mixed protocol's keys are crops)."""
 
     cases: Iterator[Case]
     ops: list[str]
     n_images: int
     description: str
+    image_names: list[str] | None = None
 
 
 def protocol_cases(datamodule: DenoiseDataModule, settings: DictConfig, device: torch.device) -> Protocol:
@@ -149,6 +151,7 @@ def protocol_cases(datamodule: DenoiseDataModule, settings: DictConfig, device: 
             f"protocol: standard, {len(images)} whole images ({names}); Gaussian noise of sigma {sigmas} added "
             f"to the float image from a generator seeded {settings.noise_seed} for every image, not clipped; "
             "output rounded to uint8; PSNR on RGB without border crop",
+            [im.name for im in images],
         )
     if settings.protocol == "paired":
         if not datamodule.source.paired:
@@ -161,6 +164,7 @@ def protocol_cases(datamodule: DenoiseDataModule, settings: DictConfig, device: 
             f"protocol: paired, {len(images)} whole noisy images ({names}) against their clean references, "
             "as they are; baselines given "
             + ("the noise sigma estimated from each noisy image" if sigma is None else f"sigma {sigma:g}"),
+            [im.name for im in images],
         )
     crops = datamodule.crops(images, "eval")
     return Protocol(

@@ -10,7 +10,6 @@ loggers' ``test/*`` are all views of that one evaluation's records.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,15 @@ import hydra
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ProgressBar
+from lightning.pytorch.utilities.model_summary import get_human_readable_count
 from omegaconf import DictConfig, OmegaConf
 
 from denoise_lab.config import CONFIG_DIR, ConfigError, validate
-from denoise_lab.console import quiet_console
+from denoise_lab.console import fail, quiet_console
 from denoise_lab.data import build_datamodule
 from denoise_lab.data.sources import limit_megapixels
 from denoise_lab.evaluation.run import report_after_training, scoring_note
@@ -46,7 +47,7 @@ def build_module(cfg: DictConfig, op_names: list[str]) -> DenoiseModule:
     model = instantiate(cfg.model)
     if cfg.get("compile"):
         model.compile()
-    return DenoiseModule(
+    module = DenoiseModule(
         model=model,
         loss=instantiate(cfg.loss),
         optimizer=instantiate(cfg.optim.optimizer),
@@ -55,6 +56,10 @@ def build_module(cfg: DictConfig, op_names: list[str]) -> DenoiseModule:
         channels_last=cfg.channels_last,
         config=OmegaConf.to_container(cfg, resolve=True),
     )
+    if not cfg.get("compile"):  # one training patch: the model summary counts its FLOPs and shapes
+        channels = cfg.model.get("in_channels", 3)
+        module.example_input_array = torch.zeros(1, channels, cfg.data.patch_size, cfg.data.patch_size)
+    return module
 
 
 def initialise(module: DenoiseModule, source: str) -> None:
@@ -90,7 +95,10 @@ def build(cfg: DictConfig) -> tuple[L.LightningDataModule, DenoiseModule, L.Trai
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
     plugins = [SameFolderCheckpointIO()]
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=plugins)
+    try:
+        trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=plugins)
+    except InstantiationException as error:  # Lightning's own sentence, without Hydra's block around it
+        raise ConfigError(f"trainer: {error.__cause__ or error}") from None
     return datamodule, module, trainer
 
 
@@ -108,16 +116,21 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         initialise(module, cfg.init_from)
     datamodule.setup("fit")  # decode the images now: bad paths fail before any training
     log.info(
-        "model: %s, %.2fM parameters",
+        "model: %s, %s parameters",
         type(module.model).__name__,
-        sum(p.numel() for p in module.parameters()) / 1e6,
+        get_human_readable_count(sum(p.numel() for p in module.parameters())),
     )
     if ckpt_path:
         check_resumable(Path(ckpt_path), module.model)
         log.info("resuming from %s", ckpt_path)
 
     start = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    except SystemExit:
+        if trainer.interrupted:  # Lightning exits on Ctrl-C after its teardown; main says what was kept
+            raise KeyboardInterrupt from None
+        raise
     fit_seconds = time.perf_counter() - start
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     checkpoint = next((c for c in trainer.checkpoint_callbacks if c.monitor == cfg.optimized_metric), None)
@@ -144,6 +157,18 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
+def interrupted(run_dir: Path) -> str:
+    """The line for Ctrl-C: which checkpoints the run keeps (each written whole, epoch by epoch) and how to
+    go on from the last."""
+    kept = sorted(p.name for p in (run_dir / "checkpoints").glob("*.ckpt"))
+    if not kept:
+        return f"interrupted (Ctrl-C) before the first epoch ended: no checkpoint was kept in {run_dir}"
+    return (
+        f"interrupted (Ctrl-C): kept {', '.join(kept)} in {run_dir / 'checkpoints'}; go on with the same "
+        f"command and ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}"
+    )
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def main(cfg: DictConfig) -> float | None:
     """Hydra entry: run one job and return the optimized metric (``val/psnr``) for sweepers.
@@ -153,12 +178,13 @@ def main(cfg: DictConfig) -> float | None:
     quiet_console()
     try:
         metrics = run(cfg)
+    except KeyboardInterrupt:
+        fail(interrupted(Path(cfg.paths.output_dir)))
     except (ConfigError, FileNotFoundError, TrainingDiverged) as error:
-        line = str(error) if isinstance(error, TrainingDiverged) else f"config error: {error}"
-        log.error(line)
         if HydraConfig.get().mode == RunMode.MULTIRUN:
+            log.error("%s", error)
             raise
-        sys.exit(line)
+        fail(str(error) if isinstance(error, TrainingDiverged) else f"config error: {error}")
     return metrics.get(cfg.optimized_metric)
 
 
