@@ -217,9 +217,11 @@ def test_resuming_from_a_bad_checkpoint_says_what_is_wrong_in_one_line(tmp_path,
         (
             ["model.width=16"],
             last,
-            "holds 'encoders.0.0.weight' of shape (8, 3, 3, 3) where UNet has (16, 3, 3, 3)",
+            "was written by a run with other settings: model.width=8 there, 16 here; resume with the same "
+            "settings, or start anew with init_from= to reuse only its weights",
         ),
-        (["model=cae"], last, "lacks the weight 'encoder.0.weight' of ConvAutoencoder: another model"),
+        (["model=cae"], last, "was written by a run with other settings: model._target_="),
+        (["degradation=gaussian"], last, "was written by a run with other settings: degradation.ops."),
         ([], truncated, "is not a readable checkpoint: truncated or not a PyTorch file"),
         ([], no_state, "holds no state_dict: it is not a training checkpoint"),
         ([], text, "is not a readable checkpoint: truncated or not a PyTorch file"),
@@ -596,3 +598,64 @@ def test_ctrl_c_during_training_says_in_one_line_what_was_kept_and_how_to_go_on(
         f"ckpt_path={checkpoints / 'last.ckpt'}"
     )
     assert torch.load(last, weights_only=False)["state_dict"]
+
+
+def test_float32_tiffs_keep_type_and_range_and_nan_inf_or_hdr_are_refused_with_a_word(
+    tmp_path, identity_checkpoint
+):
+    import numpy as np
+    import tifffile
+
+    rng = np.random.default_rng(0)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    gray = rng.random((40, 56), dtype=np.float32)
+    rgb = rng.random((40, 56, 3), dtype=np.float32)
+    tifffile.imwrite(photos / "gray.tif", gray)
+    tifffile.imwrite(photos / "rgb.tif", rgb, photometric="rgb")
+    with_nan, hdr = rgb.copy(), rgb * 4.0
+    with_nan[3, 4, 1], with_nan[5, 6, 0] = np.nan, np.inf
+    tifffile.imwrite(photos / "nan.tif", with_nan, photometric="rgb")
+    tifffile.imwrite(photos / "hdr.tif", hdr, photometric="rgb")
+    result = predict_cli(f"input={photos}", "output=out", f"ckpt_path={identity_checkpoint}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for name, original in (
+        ("gray.tif", gray),
+        ("rgb.tif", rgb),
+    ):  # the identity network: the same floats back
+        restored = tifffile.imread(tmp_path / "out" / name)
+        assert restored.dtype == np.float32 and restored.shape == original.shape
+        assert np.abs(restored - original).max() < 1e-2  # bf16 arithmetic where the CPU has it
+    logged = result.stdout + result.stderr
+    assert "nan.tif (2 NaN or infinite float samples; predict restores finite images only)" in logged
+    assert (
+        f"hdr.tif (float samples from {hdr.min():g} to {hdr.max():g}; predict restores float images in [0, 1]"
+        in logged
+    )
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["gray.tif", "rgb.tif"]
+
+
+def test_ckpt_path_last_skips_a_half_written_checkpoint_for_the_newest_that_loads_and_says_so(
+    tmp_path, caplog
+):
+    import os
+
+    from denoise_lab.inference.checkpoints import resolve_checkpoint
+
+    runs = tmp_path / "runs"
+    older, newer = (runs / name / "checkpoints" for name in ("older", "newer"))
+    for folder in (older, newer):
+        folder.mkdir(parents=True)
+        torch.save({"state_dict": {}}, folder / "best.ckpt")
+        torch.save({"state_dict": {}}, folder / "last.ckpt")
+    (newer / "last.ckpt").write_bytes((newer / "last.ckpt").read_bytes()[:20])  # a kill during its write
+    for age, path in enumerate(
+        [newer / "last.ckpt", newer / "best.ckpt", older / "last.ckpt", older / "best.ckpt"]
+    ):
+        os.utime(path, (1e9 - age, 1e9 - age))
+    with caplog.at_level(logging.WARNING):
+        chosen = resolve_checkpoint("last", runs, tmp_path / "this_run")
+    assert chosen == str(newer / "best.ckpt")
+    assert f"ckpt_path=last: skipped, '{newer / 'last.ckpt'}' is not a readable checkpoint" in caplog.text
+    (newer / "best.ckpt").write_bytes(b"")
+    assert resolve_checkpoint("last", runs, tmp_path / "this_run") == str(older / "last.ckpt")

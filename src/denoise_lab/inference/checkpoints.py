@@ -17,6 +17,7 @@ but never run code.
 
 from __future__ import annotations
 
+import logging
 import pickle
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from denoise_lab.config import ConfigError
+
+log = logging.getLogger(__name__)
 
 PRETRAINED_PREFIX = "pretrained:"
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
@@ -72,12 +75,42 @@ def network_state(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor
     return {k.removeprefix("model."): v for k, v in state_dict.items() if k.startswith("model.")}
 
 
-def check_resumable(path: Path, model: nn.Module) -> None:
-    """Before ``trainer.fit(ckpt_path=...)``: the file loads safely and its weights fit ``model``, else one
-    line naming the first mismatch (Lightning would raise a page of tensor names)."""
+# The settings a resumed run must share with the run that wrote the checkpoint (loader settings such as
+# the number of workers may change between the two).
+RESUME_SECTIONS = ("model", "data", "degradation")
+LOADER_KEYS = ("num_workers", "pin_memory", "persistent_workers", "eval_batch_size")
+
+
+def flat(node: Any, prefix: str) -> dict[str, Any]:
+    """A nested config as ``{"model.width": 16, ...}``."""
+    if not isinstance(node, dict):
+        return {prefix: node}
+    return {k: v for key, value in node.items() for k, v in flat(value, f"{prefix}.{key}").items()}
+
+
+def settings_differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """Where the run config in a checkpoint and this run's differ, in :data:`RESUME_SECTIONS`."""
+    old, new = ({k: v for s in RESUME_SECTIONS for k, v in flat(c.get(s), s).items()} for c in (saved, now))
+    keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    keys = [k for k in keys if k.removeprefix("data.") not in LOADER_KEYS]
+    return [f"{k}={old.get(k)!r} there, {new.get(k)!r} here" for k in keys]
+
+
+def check_resumable(path: Path, model: nn.Module, config: dict[str, Any]) -> None:
+    """Before ``trainer.fit(ckpt_path=...)``: the file loads safely, was written with this run's model, data
+    and degradation settings (``config``, resolved), and its weights fit ``model``; else one line naming the
+    first difference (Lightning would fail after loading, with a page of tensor names)."""
     checkpoint = read_safely(path)
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise ConfigError(f"ckpt_path '{path}' holds no state_dict: it is not a training checkpoint")
+    saved_config = checkpoint.get("hyper_parameters", {}).get("config")
+    differences = settings_differences(saved_config, config) if saved_config else []
+    if differences:
+        more = f" (and {len(differences) - 3} more)" if len(differences) > 3 else ""
+        raise ConfigError(
+            f"ckpt_path '{path}' was written by a run with other settings: {'; '.join(differences[:3])}{more}; "
+            "resume with the same settings, or start anew with init_from= to reuse only its weights"
+        )
     saved = network_state(checkpoint["state_dict"])
     expected = model.state_dict()
     for key, value in expected.items():
@@ -135,17 +168,25 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, DictConfig]:
 
 
 def resolve_checkpoint(ckpt_path: str | None, runs_dir: Path, run_dir: Path) -> str | None:
-    """``last`` means the newest ``checkpoints/last.ckpt`` of an earlier run of this task (or of this run
-    dir, when a fixed ``hydra.run.dir`` is resumed into itself); else a path."""
+    """``last`` means the newest checkpoint that loads among the earlier runs of this task (or this run
+    dir's, when a fixed ``hydra.run.dir`` is resumed into itself): each run's ``last.ckpt``, then its
+    ``best.ckpt``, newest first; a file that does not load (a write cut short) is skipped with a warning
+    naming it. Else a path."""
     if ckpt_path is None:
         return None
     if ckpt_path == "last":
-        earlier = [p for p in runs_dir.glob("**/checkpoints/last.ckpt") if run_dir not in p.parents]
-        if not earlier and (run_dir / "checkpoints" / "last.ckpt").is_file():  # resumed into its own run dir
-            earlier = [run_dir / "checkpoints" / "last.ckpt"]
-        if not earlier:
-            raise ConfigError(f"ckpt_path=last: no earlier run under '{runs_dir}' has checkpoints/last.ckpt")
-        return str(max(earlier, key=lambda p: p.stat().st_mtime))
+        runs = {p.parent for p in runs_dir.glob("**/checkpoints/*.ckpt") if run_dir not in p.parents}
+        if not runs and (run_dir / "checkpoints").is_dir():  # resumed into its own run dir
+            runs = {run_dir / "checkpoints"}
+        candidates = [c for d in runs for c in (d / "last.ckpt", d / "best.ckpt") if c.is_file()]
+        for candidate in sorted(candidates, key=lambda p: p.stat().st_mtime, reverse=True):
+            try:
+                read_safely(candidate)
+            except ConfigError as error:
+                log.warning("ckpt_path=last: skipped, %s", error)
+                continue
+            return str(candidate)
+        raise ConfigError(f"ckpt_path=last: no earlier run under '{runs_dir}' has a checkpoint that loads")
     if not Path(ckpt_path).is_file():
         raise ConfigError(f"ckpt_path '{ckpt_path}' is not a file (give a .ckpt path or 'last')")
     return ckpt_path

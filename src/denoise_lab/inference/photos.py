@@ -5,7 +5,8 @@ it came with instead: grayscale stays grayscale (the network sees it repeated ov
 the three restored channels is written), an alpha channel is passed through untouched, 16-bit stays
 16-bit (Pillow for 16-bit grayscale, tifffile for 16-bit colour TIFFs, which Pillow reads as 8-bit), and
 the file format, ICC profile and EXIF are kept; CMYK and palette images are written back as CMYK and as a
-palette. An animated or multi-page image is refused with its frame count (restoring its first frame alone would
+palette. A float32 TIFF stays float32 (gray or RGB), provided its values are finite and within [0, 1]: NaN,
+Inf or an HDR range are refused with a line saying so, never clipped or converted silently. An animated or multi-page image is refused with its frame count (restoring its first frame alone would
 lose the others).
 
 Memory: a photo stays in its 8- or 16-bit form (3 or 6 bytes a pixel, not the 12 of float32) and is restored
@@ -34,25 +35,27 @@ STRIP_ROWS = 256  # rows copied out of Pillow's decoded image at a time
 
 @dataclass(frozen=True)
 class Samples:
-    """How a photo's integers map to the network's float RGB in [0, 1] and back: ``bits`` per sample
-    (8 or 16); ``gray``: one channel, repeated over RGB for the network, the mean of its three outputs
-    written back."""
+    """How a photo's samples map to the network's float RGB in [0, 1] and back: ``bits`` per sample
+    (8 or 16: integers; 32: float32 already in [0, 1]); ``gray``: one channel, repeated over RGB for the
+    network, the mean of its three outputs written back."""
 
     bits: int
     gray: bool
 
     @property
     def scale(self) -> float:
-        return 65535.0 if self.bits == 16 else 255.0
+        return {8: 255.0, 16: 65535.0, 32: 1.0}[self.bits]
 
     def to_network(self, tile: Tensor) -> Tensor:
         """A (1, C, h, w) integer tile as float32 RGB in [0, 1]."""
-        tile = tile.float().div_(self.scale)
+        tile = tile.to(torch.float32, copy=True).div_(self.scale)
         return tile.expand(-1, 3, -1, -1) if self.gray else tile
 
     def from_network(self, rows: Tensor) -> Tensor:
         """Restored float RGB rows as integers of this depth, one channel for gray."""
         rows = rows.mean(1, keepdim=True) if self.gray else rows
+        if self.bits == 32:
+            return rows.clamp(0, 1).float()
         return rows.clamp(0, 1).mul_(self.scale).round_().to(torch.uint16 if self.bits == 16 else torch.uint8)
 
 
@@ -97,20 +100,39 @@ def _copy_out(image: Image.Image, channels: int) -> np.ndarray:
     return array
 
 
-def _read_tiff16(path: Path) -> Photo | None:
-    """16-bit colour TIFFs through tifffile; ``None`` for any other TIFF (Pillow reads those fully)."""
+def _read_tiff(path: Path) -> Photo | None:
+    """16-bit colour and float32 TIFFs through tifffile; ``None`` for any other TIFF (Pillow reads those
+    fully). Raises ``ValueError`` for float samples a restored photo could not keep: NaN, Inf, or values
+    outside [0, 1]."""
     with tifffile.TiffFile(path) as tiff:
         page = tiff.pages[0]
-        if page.bitspersample != 16 or page.samplesperpixel < 3:
+        is_float = page.dtype == np.float32
+        if not is_float and (page.bitspersample != 16 or page.samplesperpixel < 3):
             return None
         array = page.asarray()
+    if is_float:
+        check_float_samples(array)
+        array = array[..., None] if array.ndim == 2 else array
     alpha = array[..., 3].copy() if array.shape[-1] == 4 else None
-    return Photo(np.ascontiguousarray(array[..., :3]), bits=16, alpha=alpha, format="TIFF")
+    colour = array if array.shape[-1] == 1 else array[..., :3]
+    return Photo(np.ascontiguousarray(colour), bits=32 if is_float else 16, alpha=alpha, format="TIFF")
+
+
+def check_float_samples(array: np.ndarray) -> None:
+    """Float samples predict can restore and write back as they came: finite, within [0, 1]."""
+    bad = int(np.count_nonzero(~np.isfinite(array)))
+    if bad:
+        raise ValueError(f"{bad} NaN or infinite float samples; predict restores finite images only")
+    low, high = float(array.min()), float(array.max())
+    if low < 0.0 or high > 1.0:
+        raise ValueError(
+            f"float samples from {low:g} to {high:g}; predict restores float images in [0, 1] (scale it first)"
+        )
 
 
 def read_photo(path: Path) -> Photo:
     """Decode ``path``; raises ``OSError``/``ValueError`` (Pillow's, tifffile's) when it cannot."""
-    if path.suffix.lower() in (".tif", ".tiff") and (photo := _read_tiff16(path)) is not None:
+    if path.suffix.lower() in (".tif", ".tiff") and (photo := _read_tiff(path)) is not None:
         return photo
     with Image.open(path) as image:
         frames = getattr(image, "n_frames", 1)
@@ -143,8 +165,8 @@ def write_photo(path: Path, photo: Photo, jpeg_quality: int = 95) -> None:
         array = np.concatenate([array, photo.alpha[..., None].astype(array.dtype)], axis=-1)
     array = array.squeeze(-1) if array.shape[-1] == 1 else array
     with written_in_place(path) as partial:
-        if photo.bits == 16 and not photo.gray:
-            tifffile.imwrite(partial, array, photometric="rgb")
+        if photo.bits == 32 or (photo.bits == 16 and not photo.gray):
+            tifffile.imwrite(partial, array, photometric="minisblack" if photo.gray else "rgb")
             return
         options: dict[str, Any] = dict(photo.info)
         if photo.format in ("JPEG", "WEBP"):

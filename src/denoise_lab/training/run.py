@@ -121,7 +121,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         get_human_readable_count(sum(p.numel() for p in module.parameters())),
     )
     if ckpt_path:
-        check_resumable(Path(ckpt_path), module.model)
+        check_resumable(Path(ckpt_path), module.model, OmegaConf.to_container(cfg, resolve=True))
         log.info("resuming from %s", ckpt_path)
 
     start = time.perf_counter()
