@@ -659,3 +659,33 @@ def test_ckpt_path_last_skips_a_half_written_checkpoint_for_the_newest_that_load
     assert f"ckpt_path=last: skipped, '{newer / 'last.ckpt'}' is not a readable checkpoint" in caplog.text
     (newer / "best.ckpt").write_bytes(b"")
     assert resolve_checkpoint("last", runs, tmp_path / "this_run") == str(older / "last.ckpt")
+
+
+def test_a_write_killed_with_sigkill_leaves_only_a_named_partial_that_predict_reports_and_never_deletes(
+    tmp_path, caplog
+):
+    """A child process killed (SIGKILL) inside a write: the final name never appears, the partial file's name
+    says what it is, and the next predict into that folder names it without touching it (it was not made by
+    that call: only the user deletes it)."""
+    import os
+    import signal
+
+    from denoise_lab import predict as predict_module
+    from denoise_lab.files import written_in_place
+
+    out = tmp_path / "out"
+    child = os.fork()
+    if child == 0:  # the killed writer
+        with written_in_place(out / "a.png") as partial:
+            partial.write_bytes(b"\x89PNG half")
+            os.kill(os.getpid(), signal.SIGKILL)
+    os.waitpid(child, 0)
+    (leftover,) = [p for p in out.iterdir()]
+    assert leftover.name.startswith(".a.partial-") and leftover.suffix == ".png"
+    write_image(tmp_path / "in" / "a.png")
+    with caplog.at_level(logging.WARNING):
+        counts = predict_module.predict(_predict_config(f"input={tmp_path / 'in'}", f"output={out}"))
+    assert counts["written"] == 1 and leftover.read_bytes() == b"\x89PNG half"
+    assert (
+        f"1 unfinished file(s) of an interrupted earlier run are in '{out}' ({leftover.name})" in caplog.text
+    )

@@ -1,7 +1,9 @@
 """Writing a file so that no one ever sees half of it: under a temporary name in the target's own folder
 (the same filesystem, so the final rename is atomic), renamed into place only when complete and flushed; a
 failure (a full disk, an encoder error, Ctrl-C) removes the temporary file and leaves any earlier file of
-that name as it was."""
+that name as it was. Only a hard kill (``kill -9``, a power cut) can leave a temporary file behind; its name,
+``.<name>.partial-<random><suffix>``, says what it is (:func:`leftover_partials` finds them), and nothing
+deletes it but the user: it was made by an earlier call."""
 
 from __future__ import annotations
 
@@ -11,12 +13,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+PARTIAL = ".partial-"
+
 
 @contextmanager
 def written_in_place(target: Path) -> Iterator[Path]:
     """Yield the temporary path to write ``target``'s content to; rename it to ``target`` on success."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=target.suffix)
+    handle, partial = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.stem}{PARTIAL}", suffix=target.suffix
+    )
     os.close(handle)
     try:
         yield Path(partial)
@@ -35,3 +41,8 @@ def write_text_in_place(target: Path, text: str) -> None:
     """``target.write_text(text)``, all of it or nothing (:func:`written_in_place`)."""
     with written_in_place(target) as partial:
         partial.write_text(text)
+
+
+def leftover_partials(folder: Path) -> list[Path]:
+    """The temporary files that killed writes left under ``folder`` (see the module docstring)."""
+    return sorted(p for p in folder.rglob(f".*{PARTIAL}*") if p.is_file())

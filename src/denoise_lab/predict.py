@@ -35,6 +35,7 @@ from denoise_lab.config import (
 )
 from denoise_lab.console import quiet_console
 from denoise_lab.data.sources import DECODE_ERRORS, find_images, limit_megapixels, why_unreadable
+from denoise_lab.files import leftover_partials
 from denoise_lab.inference.checkpoints import load_checkpoint
 from denoise_lab.inference.photos import Photo, read_photo, write_photo
 from denoise_lab.inference.streaming import open_streamable, restore_streaming
@@ -92,6 +93,15 @@ def writable(output: Path) -> None:
             pass
     except OSError as error:
         raise WriteFailed(f"cannot write into output '{output}' ({error.strerror or error})") from error
+    leftovers = leftover_partials(output)
+    if leftovers:
+        log.warning(
+            "%d unfinished file(s) of an interrupted earlier run are in '%s' (%s%s): not photos; delete them",
+            len(leftovers),
+            output,
+            leftovers[0].name,
+            ", ..." if len(leftovers) > 1 else "",
+        )
 
 
 def restore_in_place(network: Network, photo: Photo, tile: DictConfig) -> None:
