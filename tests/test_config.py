@@ -142,3 +142,14 @@ def test_seed_experiments_compose_as_their_headers_say():
     assert paired.data._target_.endswith("from_pairs") and paired.data.patch_size == 256
     assert paired.model.channels == [32, 64, 128]
     validate(paired)
+
+
+def test_the_end_of_run_report_runs_baselines_on_2_crops_and_evaluate_on_8():
+    """README and conf/eval/after_training.yaml promise 2; eval/default.yaml once overrode it with 8."""
+    from hydra import compose, initialize_config_dir
+
+    from denoise_lab.config import CONFIG_DIR
+
+    assert compose_config([]).eval.baselines.max_images == 2
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        assert compose(config_name="evaluate", overrides=["ckpt_path=x"]).eval.baselines.max_images == 8
