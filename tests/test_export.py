@@ -41,3 +41,33 @@ def test_a_model_the_exporter_refuses_is_one_line_naming_it_and_an_existing_outp
     with pytest.raises(ConfigError, match="exists; overwrite=true replaces it"):
         export(export_config(f"ckpt_path={checkpoint}", f"output={existing}"))
     assert existing.read_bytes() == b"mine"
+
+
+def test_the_cli_writes_one_onnx_file_that_runs_alone_quietly_and_keeps_one_log_for_every_call(tmp_path):
+    """No ``model.onnx.data`` beside it (a copy of model.onnx alone failed in onnxruntime), none of the
+    exporter's ~27 INFO lines, and no run folder per call: outputs/export/export.log, appended."""
+    import shutil
+    import subprocess
+    import sys
+
+    pytest.importorskip("onnxruntime")
+    checkpoint, network = write_trained_like_checkpoint(tmp_path, "unet")
+    for name in ("a.onnx", "b.onnx"):
+        result = subprocess.run(
+            [sys.executable, "-m", "denoise_lab.export", f"ckpt_path={checkpoint}", f"output=made/{name}"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-2000:]
+        printed = (result.stdout + result.stderr).strip().splitlines()
+        assert len(printed) == 1 and f"to made/{name}; max difference to PyTorch" in printed[0], printed
+    assert sorted(p.name for p in (tmp_path / "made").iterdir()) == ["a.onnx", "b.onnx"]
+    (tmp_path / "elsewhere").mkdir()
+    alone = shutil.copy(tmp_path / "made" / "a.onnx", tmp_path / "elsewhere")
+    image = torch.rand(1, 3, 64, 48)
+    with torch.no_grad():
+        torch.testing.assert_close(run_exported("onnx", alone, image), network(image), atol=1e-4, rtol=0)
+    assert [str(p.relative_to(tmp_path)) for p in sorted((tmp_path / "outputs").rglob("*"))] == [
+        "outputs/export",
+        "outputs/export/export.log",
+    ]
+    assert (tmp_path / "outputs" / "export" / "export.log").read_text().count("exported UNet") == 2

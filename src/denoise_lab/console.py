@@ -24,8 +24,20 @@ class DropLines(logging.Filter):
         return not any(line in record.getMessage() for line in DROPPED_LINES)
 
 
+# Loggers that narrate their internals at INFO (the ONNX exporter's graph passes: ~27 lines an export) or
+# warn about what this project never uses (torchvision's operators, which torch.onnx skips): WARNING and up,
+# or ERROR and up, still show.
+CHATTY_LOGGERS = {
+    "onnxscript": logging.WARNING,
+    "onnx_ir": logging.WARNING,
+    "torch.onnx._internal.exporter._registration": logging.ERROR,
+}
+
+
 def quiet_console() -> None:
     """Install the filters (idempotent: a second call adds nothing)."""
+    for name, level in CHATTY_LOGGERS.items():
+        logging.getLogger(name).setLevel(level)
     logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
     if not any(isinstance(f, DropLines) for f in logger.filters):
         logger.addFilter(DropLines())

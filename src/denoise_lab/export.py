@@ -23,6 +23,7 @@ from torch import nn
 
 from denoise_lab.config import CONFIG_DIR, ConfigError, user_errors_in_one_line
 from denoise_lab.console import quiet_console
+from denoise_lab.files import written_in_place
 from denoise_lab.inference.checkpoints import load_checkpoint
 
 log = logging.getLogger(__name__)
@@ -40,9 +41,16 @@ def write(model: nn.Module, fmt: str, path: Path) -> None:
         if fmt == "onnx":
             dynamic = ({2: torch.export.Dim.DYNAMIC, 3: torch.export.Dim.DYNAMIC},)  # H and W, any size
             torch.onnx.export(
-                model, (example,), str(path), input_names=["image"], output_names=["restored"],
-                dynamic_shapes=dynamic, dynamo=True, verbose=False,
-            )  # fmt: skip
+                model,
+                (example,),
+                str(path),
+                input_names=["image"],
+                output_names=["restored"],
+                dynamic_shapes=dynamic,
+                dynamo=True,
+                verbose=False,
+                external_data=False,
+            )  # fmt: skip  (external_data=False: the weights inside, one file that can be copied alone)
         else:
             torch.jit.save(torch.jit.script(model), str(path))
     except ImportError as error:
@@ -73,15 +81,15 @@ def export(cfg: DictConfig) -> Path:
     if path.exists() and not cfg.overwrite:
         raise ConfigError(f"output '{path}' exists; overwrite=true replaces it")
     model, _ = load_checkpoint(cfg.ckpt_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write(model, cfg.format, path)
     image = torch.rand(CHECK_SHAPE, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        gap = (run_exported(cfg.format, path, image) - model(image)).abs().max().item()
-    if gap > TOLERANCE:
-        raise ConfigError(
-            f"the exported {cfg.format} file differs from PyTorch by {gap:.2e} (> {TOLERANCE:g})"
-        )
+    with written_in_place(path) as partial:  # checked before it takes its name: a bad file never does
+        write(model, cfg.format, partial)
+        with torch.no_grad():
+            gap = (run_exported(cfg.format, partial, image) - model(image)).abs().max().item()
+        if gap > TOLERANCE:
+            raise ConfigError(
+                f"the exported {cfg.format} file differs from PyTorch by {gap:.2e} (> {TOLERANCE:g})"
+            )
     log.info(
         "exported %s (%s) to %s; max difference to PyTorch on 97x131: %.1e",
         type(model).__name__,
