@@ -56,6 +56,8 @@ def test_a_folder_of_mixed_photos_is_restored_with_names_kept_and_bad_files_coun
         assert (after.format, after.mode, after.size) == (before.format, before.mode, before.size)
         if before.format == "PNG":  # the identity network: lossless files come back bit for bit
             assert np.array_equal(np.asarray(after), np.asarray(before))
+    logs = [str(p.relative_to(tmp_path)) for p in sorted((tmp_path / "outputs").rglob("*"))]
+    assert logs == ["outputs/predict", "outputs/predict/predict.log"]  # one log, no run folder per call
 
 
 def predict_config(*overrides: str):
