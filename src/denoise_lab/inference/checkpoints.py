@@ -3,20 +3,22 @@
 :class:`~denoise_lab.training.module.DenoiseModule` stores the resolved run config in its hyper-parameters, so
 ``evaluate`` and ``predict`` need only the ``.ckpt`` path, never the training overrides.
 
-``pretrained:<name>`` names a model shipped in ``denoise_lab/pretrained/<name>.pt`` instead: a plain
-dictionary with
+``pretrained:<name>`` names a model shipped in ``denoise_lab/pretrained/<name>.safetensors`` instead (any
+``.safetensors`` path written by ``python -m denoise_lab.pretrained.ship`` loads the same way): the network's
+tensors (float16 where that moved held-out PSNR by less than 0.01 dB), and in the file's metadata, as JSON,
 
-* ``state_dict``: the network's weights (float16 where that moved held-out PSNR by less than 0.01 dB);
 * ``config``: the resolved run config of the training run (model, data, degradations);
 * ``recipe``: the command that trained it and how long it ran;
-* ``table``: what it measured on the held-out photos when it was shipped.
+* ``precision``: the float16 check's figures;
+* ``table``: what it measured when it was shipped.
 
-Every file is read with ``weights_only=True``: a checkpoint from elsewhere, or a tampered one, can fail
-but never run code.
+safetensors holds no pickle at all; training checkpoints (``.ckpt``, Lightning's pickles) are read with
+``weights_only=True``: a checkpoint from elsewhere, or a tampered one, can fail but never run code.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 from pathlib import Path
@@ -25,28 +27,55 @@ from typing import Any
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from safetensors import safe_open
+from safetensors.torch import save_file
 from torch import nn
 
 from denoise_lab.config import ConfigError
+from denoise_lab.files import written_in_place
 
 log = logging.getLogger(__name__)
 
 PRETRAINED_PREFIX = "pretrained:"
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
+SHIPPED_SUFFIX = ".safetensors"
+SHIPPED_FORMAT = "denoise_lab shipped model 1"  # the metadata's "format": what reads it knows the layout
 
 
 def shipped_names() -> list[str]:
     """The names of the models shipped in the package."""
-    return sorted(p.stem for p in PRETRAINED_DIR.glob("*.pt"))
+    return sorted(p.stem for p in PRETRAINED_DIR.glob(f"*{SHIPPED_SUFFIX}"))
 
 
 def shipped_path(name: str) -> Path:
     """The file of the shipped model ``name``; an unknown name lists the shipped ones."""
-    path = PRETRAINED_DIR / f"{name}.pt"
+    path = PRETRAINED_DIR / f"{name}{SHIPPED_SUFFIX}"
     if not path.is_file():
         shipped = ", ".join(shipped_names()) or "none"
         raise ConfigError(f"no pretrained model named '{name}'; shipped: {shipped}")
     return path
+
+
+def write_shipped(path: Path, state: dict[str, torch.Tensor], info: dict[str, Any]) -> None:
+    """A shipped model's file: ``state``'s tensors, and ``info`` (config, recipe, precision, table) as JSON
+    in the metadata; written whole or not at all."""
+    metadata = {"format": SHIPPED_FORMAT, **{key: json.dumps(value) for key, value in info.items()}}
+    with written_in_place(path) as partial:
+        save_file({k: v.contiguous() for k, v in state.items()}, str(partial), metadata=metadata)
+
+
+def read_shipped(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """The ``info`` and tensors of a file :func:`write_shipped` wrote; else one line saying what it is not."""
+    try:
+        with safe_open(str(path), framework="pt") as file:
+            metadata = file.metadata() or {}
+            state = {key: file.get_tensor(key) for key in file.keys()}  # noqa: SIM118 (not a dict)
+    except Exception as error:  # safetensors' own error types, or an OSError
+        reason = next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
+        raise ConfigError(f"'{path}' is not a readable safetensors file ({reason})") from None
+    if metadata.get("format") != SHIPPED_FORMAT or "config" not in metadata:
+        raise ConfigError(f"'{path}' holds no run config in its metadata: not a shipped denoise_lab model")
+    return {key: json.loads(value) for key, value in metadata.items() if key != "format"}, state
 
 
 def read_safely(path: Path) -> Any:
@@ -143,20 +172,19 @@ def build_model(config: dict[str, Any], state: dict[str, torch.Tensor], source: 
 
 def load_checkpoint(path: str | Path) -> tuple[nn.Module, DictConfig]:
     """The network (float32, eval mode, on the CPU) and the run config saved in a training checkpoint,
-    or in a shipped model when ``path`` is ``pretrained:<name>``."""
+    or in a shipped model (``pretrained:<name>``, or a ``.safetensors`` path)."""
     if str(path).startswith(PRETRAINED_PREFIX):
         path = shipped_path(str(path)[len(PRETRAINED_PREFIX) :])
-        payload = read_safely(path)
-        if not isinstance(payload, dict) or not {"state_dict", "config"} <= payload.keys():
-            raise ConfigError(f"'{path}' holds no state_dict and config: not a shipped denoise_lab model")
-        config, state = payload["config"], payload["state_dict"]
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ConfigError(
+            f"ckpt_path '{path}' is not a file (give a .ckpt written by a training run, a shipped model's "
+            f".safetensors, or pretrained:<name>, one of: {', '.join(shipped_names()) or 'none shipped'})"
+        )
+    if path.suffix == SHIPPED_SUFFIX:
+        info, state = read_shipped(path)
+        config = info["config"]
     else:
-        path = Path(path).expanduser()
-        if not path.is_file():
-            raise ConfigError(
-                f"ckpt_path '{path}' is not a file (give a .ckpt written by a training run, or "
-                f"pretrained:<name>, one of: {', '.join(shipped_names()) or 'none shipped'})"
-            )
         checkpoint = read_safely(path)
         config = (
             checkpoint.get("hyper_parameters", {}).get("config") if isinstance(checkpoint, dict) else None

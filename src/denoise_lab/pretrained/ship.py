@@ -1,12 +1,13 @@
-"""``python -m denoise_lab.pretrained.ship <run>/checkpoints/best.ckpt <name> --table <report>/metrics.csv``.
+"""``python -m denoise_lab.pretrained.ship <run>/checkpoints/best.ckpt <out>.safetensors --table <report>/metrics.csv``.
 
-Writes ``denoise_lab/pretrained/<name>.pt`` from a training checkpoint (the EMA weights, when the run used
-``callbacks.ema``): the weights, the run config, the recipe and the measured table (see
-:mod:`denoise_lab.inference.checkpoints`). The weights are stored in float16 when that moves the held-out PSNR at
-sigma 25 (standard protocol) by less than 0.01 dB, else in float32; the check's figures go in the file.
-Refuses to replace an existing file unless ``--overwrite``. ``--data <set>`` (e.g. ``cbsd68``) replaces the
-run's data in the shipped config, so that ``evaluate ckpt_path=pretrained:<name>`` scores a standard set rather
-than a folder of the training machine's; the recipe says what the model trained on.
+Writes a shipped model from a training checkpoint (the EMA weights, when the run used ``callbacks.ema``): the
+weights as safetensors, the run config, the recipe and the measured table in its metadata (see
+:mod:`denoise_lab.inference.checkpoints`); ``ckpt_path=<out>.safetensors`` loads it, and a file written into
+``src/denoise_lab/pretrained/`` ships with the package as ``pretrained:<name>``. The weights are stored in float16
+when that moves the held-out PSNR at sigma 25 (standard protocol) by less than 0.01 dB, else in float32; the
+check's figures go in the file. Refuses to replace an existing file unless ``--overwrite``. ``--data <set>``
+(e.g. ``cbsd68``) replaces the run's data in the shipped config, so that ``evaluate`` scores a standard set
+rather than a folder of the training machine's; the recipe says what the model trained on.
 """
 
 from __future__ import annotations
@@ -51,13 +52,14 @@ def standard_data(name: str) -> dict:
 
 def ship(
     checkpoint: Path,
-    name: str,
+    out: Path,
     table: Path | None,
     recipe: str,
     overwrite: bool = False,
     data: str | None = None,
 ) -> Path:
-    out = checkpoints.PRETRAINED_DIR / f"{name}.pt"
+    if out.suffix != checkpoints.SHIPPED_SUFFIX:
+        raise SystemExit(f"{out}: a shipped model is a {checkpoints.SHIPPED_SUFFIX} file")
     if out.exists() and not overwrite:
         raise SystemExit(f"{out} exists; pass --overwrite to replace it")
     model, config = load_checkpoint(checkpoint)
@@ -66,25 +68,23 @@ def ship(
     half_state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
     half = heldout_psnr(checkpoints.build_model(config, half_state, checkpoint), datamodule)
     use_half = abs(full - half) < HALF_PRECISION_TOLERANCE_DB
-    state = half_state if use_half else model.state_dict()
     shipped_config = OmegaConf.to_container(config, resolve=True)
     if data is not None:
         shipped_config["data"] = standard_data(data)
-    payload = {
-        "state_dict": state,
+    precision = {
+        "dtype": "float16" if use_half else "float32",
+        "heldout_psnr_sigma25_float32": round(full, 4),
+        "heldout_psnr_sigma25_float16": round(half, 4),
+    }
+    info = {
         "config": shipped_config,
         "recipe": recipe,
-        "precision": {
-            "dtype": "float16" if use_half else "float32",
-            "heldout_psnr_sigma25_float32": round(full, 4),
-            "heldout_psnr_sigma25_float16": round(half, 4),
-        },
+        "precision": precision,
         "table": pd.read_csv(table).to_dict("records") if table else [],
     }
-    out.parent.mkdir(exist_ok=True)
-    torch.save(payload, out)
+    checkpoints.write_shipped(out, half_state if use_half else model.state_dict(), info)
     print(
-        f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {payload['precision']['dtype']}; held-out PSNR at "
+        f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {precision['dtype']}; held-out PSNR at "
         f"sigma 25: float32 {full:.4f} dB, float16 {half:.4f} dB)"
     )
     return out
@@ -93,13 +93,17 @@ def ship(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path, help="a training run's .ckpt")
-    parser.add_argument("name", help="the shipped name: ckpt_path=pretrained:<name>")
+    parser.add_argument(
+        "out",
+        type=Path,
+        help="the .safetensors to write (src/denoise_lab/pretrained/<name>.safetensors ships it)",
+    )
     parser.add_argument("--table", type=Path, help="the evaluate report's metrics.csv to embed")
     parser.add_argument("--recipe", default="", help="the command that trained it, and for how long")
     parser.add_argument("--overwrite", action="store_true")
     parser.add_argument("--data", help="a standard set (cbsd68, ...) that evaluate scores by default")
     args = parser.parse_args()
-    ship(args.checkpoint, args.name, args.table, args.recipe, args.overwrite, args.data)
+    ship(args.checkpoint, args.out, args.table, args.recipe, args.overwrite, args.data)
 
 
 if __name__ == "__main__":
