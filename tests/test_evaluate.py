@@ -259,8 +259,8 @@ def test_the_cli_reports_a_missing_checkpoint_in_one_line(tmp_path):
         result.stderr.strip()
         .splitlines()[-1]
         .startswith(
-            "config error: ckpt_path 'missing.ckpt' is not a file (give a .ckpt written by a training run, or "
-            "pretrained:<name>, one of: "
+            "config error: ckpt_path 'missing.ckpt' is not a file (give a .ckpt written by a training run, "
+            "a shipped model's .safetensors, or pretrained:<name>, one of: "
         )
     )
 

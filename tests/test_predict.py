@@ -100,8 +100,8 @@ def test_the_cli_reports_user_errors_in_one_line(tmp_path):
         result.stderr.strip()
         .splitlines()[-1]
         .startswith(
-            "config error: ckpt_path 'none.ckpt' is not a file (give a .ckpt written by a training run, or "
-            "pretrained:<name>, one of: "
+            "config error: ckpt_path 'none.ckpt' is not a file (give a .ckpt written by a training run, "
+            "a shipped model's .safetensors, or pretrained:<name>, one of: "
         )
     )
     assert "Traceback" not in result.stderr
