@@ -128,3 +128,15 @@ MEASURE_PEAK = (
     "import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
     "print(f'peak_rss_kib={resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}'); sys.exit(code)"
 )
+
+
+def test_predict_help_imports_neither_lightning_nor_scikit_images_restoration(tmp_path):
+    """`predict --help` took 5-9 s when it imported Lightning; this checks what it imports (a timed test would
+    be flaky on a shared machine)."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "denoise_lab.predict", "--help"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0 and "ckpt_path" in result.stdout
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
+    assert "torch" in imported and "lightning" not in imported and "skimage.restoration" not in imported

@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-from skimage.restoration import denoise_nl_means, denoise_tv_chambolle
 from torch import Tensor
 
 Denoiser = Callable[[np.ndarray, float], np.ndarray]
@@ -32,13 +31,19 @@ def bm3d_denoise(noisy: np.ndarray, sigma: float) -> np.ndarray:
     return bm3d.bm3d_rgb(noisy, sigma, profile)
 
 
+# scikit-image's restoration module is imported where it runs: config checks import this module for the names,
+# and predict --help should not pay half a second for it.
 def nlm_denoise(noisy: np.ndarray, sigma: float) -> np.ndarray:
+    from skimage.restoration import denoise_nl_means
+
     return denoise_nl_means(
         noisy, h=0.8 * sigma, sigma=sigma, fast_mode=True, patch_size=5, patch_distance=6, channel_axis=-1
     )
 
 
 def tv_denoise(noisy: np.ndarray, sigma: float) -> np.ndarray:
+    from skimage.restoration import denoise_tv_chambolle
+
     return denoise_tv_chambolle(noisy, weight=0.8 * sigma, channel_axis=-1)
 
 
