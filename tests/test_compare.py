@@ -75,3 +75,39 @@ def test_a_sweep_whose_every_job_failed_still_gets_its_table(tmp_path):
     table = write_comparison(tmp_path)
     assert list(table["status"]) == ["failed"] and table["val_psnr"].isna().all()
     assert "RuntimeError: out of memory" in (tmp_path / "comparison.md").read_text()
+
+
+def test_figure_labels_round_an_optuna_trials_floats_and_keep_the_rest():
+    from denoise_lab.reporting.comparison import rounded
+
+    assert rounded("optim.optimizer.lr=0.0012873514093351836") == "optim.optimizer.lr=0.00129"
+    assert rounded("loss.ssim_weight=0.27166461381927845") == "loss.ssim_weight=0.272"
+    assert [rounded(o) for o in ("model.width=16", "model=unet", "data.dir=/a.b/c")] == [
+        "model.width=16",
+        "model=unet",
+        "data.dir=/a.b/c",
+    ]
+
+
+def test_the_history_figure_shows_validation_psnr_and_counts_epochs_from_1():
+    import pandas as pd
+
+    from denoise_lab.reporting.figures import history_figure
+
+    history = pd.DataFrame(
+        {
+            "epoch": [0, 1, 2],
+            "train/loss": [0.3, 0.2, 0.1],
+            "val/loss": [0.35, 0.25, 0.2],
+            "val/psnr": [25.0, 27.0, 28.0],
+            "val/psnr_degraded": [20.0, 20.0, 20.0],
+            "weights/gaussian_noise": [0.5, 0.6, 0.7],
+            "weights/motion_blur": [0.5, 0.4, 0.3],
+        }
+    )
+    loss_ax, psnr_ax, _ = history_figure(history).axes
+    assert psnr_ax.get_title() == "Validation PSNR, all degradations"
+    restored, degraded = psnr_ax.get_lines()
+    assert list(restored.get_xdata()) == [1, 2, 3] and list(restored.get_ydata()) == [25.0, 27.0, 28.0]
+    assert list(degraded.get_ydata()) == [20.0, 20.0, 20.0]
+    assert all(list(line.get_xdata()) == [1, 2, 3] for line in loss_ax.get_lines())

@@ -153,3 +153,18 @@ def test_the_end_of_run_report_runs_baselines_on_2_crops_and_evaluate_on_8():
     assert compose_config([]).eval.baselines.max_images == 2
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         assert compose(config_name="evaluate", overrides=["ckpt_path=x"]).eval.baselines.max_images == 8
+
+
+def test_the_optuna_search_draws_only_the_depths_it_names_and_debug_fast_shrinks_its_trials():
+    """Optuna's sweeper reads range(2, 4) with its end included (depth 4 was drawn); debug=fast composes
+    after hparams_search, so each trial is a smoke run too."""
+    from hydra import compose, initialize_config_dir
+
+    from denoise_lab.config import CONFIG_DIR
+
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        search = compose("config", ["hparams_search=unet_optuna", "debug=fast"], return_hydra_config=True)
+    params = search.hydra.sweeper.params
+    assert params["model.depth"] == "choice(2, 3)" and not any("range(" in str(v) for v in params.values())
+    assert search.data.patches_per_epoch == 64 and search.trainer.max_epochs == 2

@@ -86,8 +86,19 @@ def find_jobs(sweep_dir: Path) -> list[Job]:
     common = common_overrides(jobs)
     for job in jobs:
         varying = [o for o in job.overrides if o not in common]
-        job.label = " ".join(varying) or f"job {job.name}"
+        job.label = " ".join(rounded(o) for o in varying) or f"job {job.name}"
     return jobs
+
+
+def rounded(override: str) -> str:
+    """``key=value`` with a float value shown to 3 significant digits: an Optuna trial's
+    ``optim.optimizer.lr=0.0012873514093351836`` overran every figure label (the overrides keep full precision)."""
+    key, _, value = override.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        return override
+    return f"{key}={number:.3g}" if any(c in value for c in ".eE") else override
 
 
 def common_overrides(jobs: list[Job]) -> list[str]:

@@ -17,6 +17,7 @@ matplotlib.use("Agg")  # files only: no display on servers and in CI
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 from torch import Tensor
 
 from denoise_lab.evaluation.metrics import ALL_OPS, metric_name, psnr
@@ -83,22 +84,43 @@ def save_examples(path: Path, examples: Sequence, titles: Sequence[str], rows: S
 
 
 def save_history_figure(path: Path, history: pd.DataFrame) -> None:
-    """Loss curves (train and validation) beside the stacked evolution of the degradation weights."""
-    fig, (loss_ax, weight_ax) = plt.subplots(1, 2, figsize=(12, 4.2))
+    """``history.png``: :func:`history_figure`."""
+    fig = history_figure(history)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def history_figure(history: pd.DataFrame) -> plt.Figure:
+    """Loss curves (train and validation), validation PSNR (restored, and the degraded input for reference)
+    and the stacked evolution of the degradation weights. Epochs count from 1, as the sweep's figures do
+    (``history.csv`` keeps Lightning's 0-based ``epoch``)."""
+    epochs = history["epoch"] + 1
+    fig, (loss_ax, psnr_ax, weight_ax) = plt.subplots(1, 3, figsize=(17, 4.2))
     for column, label in (("train/loss", "train"), ("val/loss", "validation")):
         if column in history:
-            loss_ax.plot(history["epoch"], history[column], marker="o", markersize=3, label=label)
+            loss_ax.plot(epochs, history[column], marker="o", markersize=3, label=label)
     loss_ax.set(xlabel="epoch", ylabel="loss", title="Loss")
     loss_ax.legend()
+    for column, label, style in (
+        ("val/psnr", "restored", "-"),
+        ("val/psnr_degraded", "degraded input", "--"),
+    ):
+        if column in history:
+            psnr_ax.plot(epochs, history[column], style, marker="o", markersize=3, label=label, color="C2")
+    psnr_ax.set(xlabel="epoch", ylabel="PSNR (dB)", title="Validation PSNR, all degradations")
+    psnr_ax.legend()
     weights = history.filter(like="weights/")
     if not weights.empty:
         labels = [c.removeprefix("weights/") for c in weights.columns]
-        weight_ax.stackplot(history["epoch"], weights.T.to_numpy(), labels=labels)
+        weight_ax.stackplot(epochs, weights.T.to_numpy(), labels=labels)
         weight_ax.set(xlabel="epoch", ylabel="sampling weight", ylim=(0, 1), title="Degradation weights")
         weight_ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    else:
+        weight_ax.set_axis_off()
+    for ax in (loss_ax, psnr_ax, weight_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
 def _wrap(label: str, width: int = 24) -> str:
