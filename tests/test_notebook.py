@@ -26,7 +26,15 @@ TRAIN = [
 ]
 
 
-def test_quickstart_notebook_trains_evaluates_and_shows_the_grid_and_table(tmp_path):
+def test_quickstart_notebook_restores_a_photo_trains_evaluates_and_compares(tmp_path):
+    """Top to bottom, with smaller settings; an earlier run's folder is there already (a notebook run twice):
+    the new run trains into a folder of its own and evaluates its own checkpoint; nothing is written into the
+    package."""
+    package = Path(__file__).parents[1] / "src" / "denoise_lab"
+    before = set(package.rglob("*"))
+    earlier = tmp_path / "train" / "2020-01-01_00-00-00" / "checkpoints"
+    earlier.mkdir(parents=True)
+    (earlier / "best.ckpt").write_bytes(b"an earlier run's")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     (parameters,) = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
     parameters.source = SMALL.format(train=TRAIN, out=str(tmp_path))
@@ -36,7 +44,20 @@ def test_quickstart_notebook_trains_evaluates_and_shows_the_grid_and_table(tmp_p
 
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    assert any("image/png" in o.get("data", {}) for o in outputs)  # the grid
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) >= 2  # the shipped model's before/after, and the run's grid
+    printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "this run's model" in printed and "pretrained:gaussian" in printed
     tables = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
     assert any("gaussian_noise" in t and "gain" in t for t in tables)  # the per-degradation table
-    assert (tmp_path / "evaluate" / "report.md").is_file() and (tmp_path / "train" / "report.md").is_file()
+    runs = sorted((tmp_path / "train").iterdir())
+    assert (
+        len(runs) == 2
+        and (runs[1] / "report.md").is_file()
+        and (runs[1] / "evaluate" / "report.md").is_file()
+    )
+    assert (earlier / "best.ckpt").read_bytes() == b"an earlier run's"
+    assert not list(tmp_path.rglob("best-v1.ckpt"))
+    assert set(package.rglob("*")) - before <= {p for p in package.rglob("__pycache__*")} | {
+        p for p in package.rglob("*.pyc")
+    }
