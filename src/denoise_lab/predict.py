@@ -145,8 +145,8 @@ def predict(cfg: DictConfig) -> dict[str, int]:
             f"output '{output}' is the input folder: restored photos keep their names, give another folder"
         )
     files, root = inputs(source, cfg.recursive, output)
+    model, _ = load_checkpoint(cfg.ckpt_path)  # first: a bad checkpoint leaves no empty output folder behind
     writable(output)
-    model, _ = load_checkpoint(cfg.ckpt_path)
     network = device_network(model, device_of(cfg.device), cfg.self_ensemble, str(cfg.precision))
     start, counts = time.perf_counter(), {"written": 0, "skipped": 0, "refused": 0}
     for path in track(files, description="denoising", disable=len(files) == 1):
