@@ -283,3 +283,21 @@ def test_evaluating_a_test_set_scores_all_of_it(tiny, tmp_path, identity_checkpo
         "eval.baselines.methods=[]",
     )
     assert rows(evaluate(cfg), "gaussian_noise_25").loc["model", "images"] == 3
+
+
+def test_the_command_line_lists_the_sets_and_fetches_one_printing_its_folder(
+    tiny, cache, downloads, capsys, monkeypatch
+):
+    from denoise_lab.datasets import __main__ as command
+    from denoise_lab.datasets.__main__ import main
+
+    monkeypatch.setattr(command, "DATASETS", {"tiny": tiny})  # the mirror serves this set alone
+    main([])
+    listing = capsys.readouterr().out
+    assert listing.startswith("tiny      test") and "3 files, 0/3 cached" in listing
+    main(["fetch", "tiny"])
+    assert capsys.readouterr().out.strip() == str(cache / "tiny") and len(downloads) == 3
+    main([])
+    assert "3 files, cached" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="error: unknown dataset 'nonesuch'; known: "):
+        main(["fetch", "nonesuch"])
