@@ -35,6 +35,7 @@ wheel-check: $(STAMP) ## Build the wheel, install it (not editable) in a fresh v
 	cd "$$dir"; \
 	venv/bin/python -m denoise_lab debug=fast trainer.enable_progress_bar=false; \
 	venv/bin/python -m denoise_lab.predict --help > /dev/null; \
+	venv/bin/denoise-lab-predict --help > /dev/null; \
 	venv/bin/python -c "import denoise_lab.pretrained as p; print('wheel-check: shipped models', p.names())"
 
 bench: $(STAMP) ## Benchmarks -> BENCHMARKS.md + benchmarks.csv here (~10 min; ARGS="--quick" or "--device cuda")

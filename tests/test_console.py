@@ -38,3 +38,25 @@ def test_foreign_deprecations_are_dropped_and_other_warnings_kept():
         )
         warnings.warn("something the user should see", UserWarning, stacklevel=1)
     assert [str(w.message) for w in seen] == ["something the user should see"]
+
+
+def test_console_scripts_are_installed_and_point_at_the_module_entry_points():
+    from importlib.metadata import entry_points
+
+    scripts = {e.name: e for e in entry_points(group="console_scripts") if e.name.startswith("denoise-lab")}
+    assert sorted(scripts) == [
+        "denoise-lab",
+        "denoise-lab-compare",
+        "denoise-lab-datasets",
+        "denoise-lab-evaluate",
+        "denoise-lab-export",
+        "denoise-lab-predict",
+    ]
+    from denoise_lab import compare, evaluate, export, predict
+    from denoise_lab.datasets import __main__ as datasets
+    from denoise_lab.training import run
+
+    modules = {"": run, "-predict": predict, "-evaluate": evaluate, "-export": export, "-compare": compare}
+    modules["-datasets"] = datasets
+    for suffix, module in modules.items():
+        assert scripts[f"denoise-lab{suffix}"].load() is module.main
