@@ -70,7 +70,10 @@ def predict_config(*overrides: str):
     [
         (["input=nowhere", "output={tmp}/out"], "input 'nowhere' is neither an image file nor a folder"),
         (["input={tmp}", "output={tmp}"], "output '{tmp}' is the input folder"),
-        (["input={tmp}", "output={tmp}/out", "tile.overlap=512"], r"tile.overlap must lie in \[0, tile.size=512\)"),
+        (
+            ["input={tmp}", "output={tmp}/out", "tile.overlap=512"],
+            r"tile.overlap must lie in \[0, tile.size=512\)",
+        ),
         (
             ["input={tmp}", "output={tmp}/out", "tile.size=500"],
             r"tile.size \(500\) and tile.overlap \(192\) must be multiples of tile.align \(32\)",
@@ -81,7 +84,10 @@ def predict_config(*overrides: str):
             r"self_ensemble is the number of flips/rotations averaged, one of \[1, 2, 4, 8\] \(1: off\), got True",
         ),
         (["input={tmp}", "output={tmp}/out", "self_ensemble=3"], r"one of \[1, 2, 4, 8\] \(1: off\), got 3"),
-        (["input={tmp}", "output={tmp}/out", "precision=16"], r"precision must be one of \['auto', 'bf16', '32'\]"),
+        (
+            ["input={tmp}", "output={tmp}/out", "precision=16"],
+            r"precision must be one of \['auto', 'bf16', '32'\]",
+        ),
     ],
 )
 def test_user_errors_are_explained(tmp_path, identity_checkpoint, overrides, message):

@@ -689,3 +689,38 @@ def test_a_write_killed_with_sigkill_leaves_only_a_named_partial_that_predict_re
     assert (
         f"1 unfinished file(s) of an interrupted earlier run are in '{out}' ({leftover.name})" in caplog.text
     )
+
+
+def test_a_full_disk_during_training_is_one_write_error_line_and_the_earlier_checkpoints_stay_whole(
+    tiny_cfg, tmp_path, monkeypatch
+):
+    """The disk fills up (simulated: torch.save writes some bytes, then ENOSPC) at the second epoch's
+    checkpoints: the run stops with one line naming the error, what it kept and how to go on; the first
+    epoch's checkpoints load, and no partial file is left beside them."""
+    import errno
+
+    from denoise_lab.training import checkpoint_io
+    from denoise_lab.training.run import main
+
+    save, calls = torch.save, []
+
+    def filling_the_disk(obj, path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) > 2:  # epoch 0 wrote best.ckpt and last.ckpt
+            Path(path).write_bytes(b"PK\x03\x04 half")
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return save(obj, path, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoint_io.torch, "save", filling_the_disk)
+    cfg = tiny_cfg("trainer.max_epochs=3", "logger=none")
+    checkpoints = Path(cfg.paths.output_dir) / "checkpoints"
+    with pytest.raises(SystemExit) as stopped:
+        main.__wrapped__(cfg)
+    assert str(stopped.value).startswith(f"write error: No space left on device ({checkpoints}/.")
+    assert str(stopped.value).endswith(
+        f"; kept best.ckpt, last.ckpt in {checkpoints}; go on with the same command and "
+        f"ckpt_path={checkpoints / 'last.ckpt'}"
+    )
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["best.ckpt", "last.ckpt"]
+    for name in ("best.ckpt", "last.ckpt"):
+        assert torch.load(checkpoints / name, weights_only=False)["epoch"] == 0

@@ -7,6 +7,7 @@ deletes it but the user: it was made by an earlier call."""
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -14,6 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 PARTIAL = ".partial-"
+# OS errors only writing raises: a full disk or quota, a file over the filesystem's size limit, a read-only
+# filesystem. Whatever was being written, every later write would fail the same way.
+DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 
 
 @contextmanager

@@ -35,7 +35,7 @@ from denoise_lab.config import (
 )
 from denoise_lab.console import quiet_console
 from denoise_lab.data.sources import DECODE_ERRORS, find_images, limit_megapixels, why_unreadable
-from denoise_lab.files import leftover_partials
+from denoise_lab.files import DISK_ERRNOS, leftover_partials
 from denoise_lab.inference.checkpoints import load_checkpoint
 from denoise_lab.inference.photos import Photo, read_photo, write_photo
 from denoise_lab.inference.streaming import open_streamable, restore_streaming
@@ -78,7 +78,7 @@ def writing_failed(error: BaseException, output: Path) -> bool:
     of a kind only writing raises, or one naming a path in the output folder."""
     if not isinstance(error, OSError) or isinstance(error, FileNotFoundError):
         return False
-    if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
+    if error.errno in DISK_ERRNOS:
         return True
     named = error.filename and Path(error.filename).resolve()
     out = output.resolve()

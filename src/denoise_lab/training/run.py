@@ -30,6 +30,7 @@ from denoise_lab.console import fail, quiet_console
 from denoise_lab.data import build_datamodule
 from denoise_lab.data.sources import limit_megapixels
 from denoise_lab.evaluation.run import report_after_training, scoring_note
+from denoise_lab.files import DISK_ERRNOS
 from denoise_lab.inference.checkpoints import check_resumable, load_checkpoint, resolve_checkpoint
 from denoise_lab.reporting.tables import logged_metrics, per_degradation_table, write_test_report
 from denoise_lab.training.callbacks import TrainingDiverged
@@ -157,15 +158,14 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
-def interrupted(run_dir: Path) -> str:
-    """The line for Ctrl-C: which checkpoints the run keeps (each written whole, epoch by epoch) and how to
-    go on from the last."""
+def what_was_kept(run_dir: Path) -> str:
+    """Which checkpoints a stopped run keeps (each written whole, epoch by epoch) and how to go on."""
     kept = sorted(p.name for p in (run_dir / "checkpoints").glob("*.ckpt"))
     if not kept:
-        return f"interrupted (Ctrl-C) before the first epoch ended: no checkpoint was kept in {run_dir}"
+        return f"no epoch had ended, no checkpoint was kept in {run_dir}"
     return (
-        f"interrupted (Ctrl-C): kept {', '.join(kept)} in {run_dir / 'checkpoints'}; go on with the same "
-        f"command and ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}"
+        f"kept {', '.join(kept)} in {run_dir / 'checkpoints'}; go on with the same command and "
+        f"ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}"
     )
 
 
@@ -179,7 +179,12 @@ def main(cfg: DictConfig) -> float | None:
     try:
         metrics = run(cfg)
     except KeyboardInterrupt:
-        fail(interrupted(Path(cfg.paths.output_dir)))
+        fail(f"interrupted (Ctrl-C): {what_was_kept(Path(cfg.paths.output_dir))}")
+    except OSError as error:
+        if error.errno not in DISK_ERRNOS:
+            raise
+        where = f" ({error.filename})" if error.filename else ""
+        fail(f"write error: {error.strerror}{where}; {what_was_kept(Path(cfg.paths.output_dir))}")
     except (ConfigError, FileNotFoundError, TrainingDiverged) as error:
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             log.error("%s", error)
