@@ -146,3 +146,29 @@ def test_predict_help_imports_neither_lightning_nor_scikit_images_restoration(tm
     assert result.returncode == 0 and "ckpt_path" in result.stdout
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
     assert "torch" in imported and "lightning" not in imported and "skimage.restoration" not in imported
+
+
+def test_a_photo_of_many_tiles_gets_a_progress_bar_that_counts_them_and_goes_when_done():
+    import io
+
+    import torch
+    from omegaconf import OmegaConf
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from denoise_lab.predict import counting_tiles
+
+    tile = OmegaConf.create({"size": 256, "overlap": 64, "align": 32})
+    screen = io.StringIO()
+    with Progress(console=Console(file=screen, force_terminal=True, width=100)) as progress:
+        assert (
+            counting_tiles(torch.neg, progress, "small.png", 300, 300, tile) is torch.neg
+        )  # 4 tiles: no bar
+        counted = counting_tiles(torch.neg, progress, "big.png", 700, 700, tile)  # 4 x 4 tiles
+        (task,) = progress.tasks
+        assert task.description.strip() == "big.png: tiles" and task.total == 16
+        for done in range(1, 17):
+            assert torch.equal(counted(torch.ones(1)), -torch.ones(1))
+            assert not progress.tasks or progress.tasks[0].completed == done
+        assert not progress.tasks  # removed once every tile is restored
+    assert "big.png: tiles" in screen.getvalue()
