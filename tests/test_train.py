@@ -171,3 +171,39 @@ def test_turning_the_progress_bar_off_drops_the_rich_bar_instead_of_failing(tmp_
     assert cfg.callbacks.rich_progress_bar is not None
     _, _, trainer = build(cfg)
     assert not any(isinstance(c, ProgressBar) for c in trainer.callbacks)
+
+
+def test_the_ema_of_a_short_run_holds_weights_it_trained_not_its_start(tiny_cfg, tmp_path):
+    """12 optimizer steps with EMA (the pretraining callbacks): best.ckpt must hold weights moved from the
+    start and close to the last ones (a fixed decay 0.999 from step 1000 kept the initial weights)."""
+    from denoise_lab.training.callbacks.ema import warming_up
+
+    average = warming_up(0.999)
+    assert float(average(torch.zeros(1), torch.ones(1), torch.tensor(1))) == pytest.approx(1 - 2 / 11)
+    assert float(average(torch.zeros(1), torch.ones(1), torch.tensor(10**6))) == pytest.approx(
+        0.001, rel=1e-4
+    )
+    cfg = tiny_cfg(
+        "callbacks=pretrain", "trainer.max_epochs=3", "data.patches_per_epoch=64", "data.batch_size=16"
+    )
+    initial = {k: v.clone() for k, v in build_module(cfg, ["all"]).model.state_dict().items()}
+    torch.manual_seed(cfg.seed)
+    run(cfg)
+    saved = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
+    ema = {k.removeprefix("model."): v for k, v in saved["state_dict"].items() if k.startswith("model.")}
+    current = {
+        k.removeprefix("model."): v for k, v in saved["current_model_state"].items() if k.startswith("model.")
+    }
+    key = next(k for k, v in ema.items() if v.is_floating_point() and v.dim() == 4)
+    moved = (ema[key] - initial[key]).norm()
+    assert moved > 0.5 * (current[key] - initial[key]).norm() > 0
+
+
+@pytest.mark.parametrize("option", ["debug=fast", "experiment=pretrain_gaussian"])
+def test_runs_said_to_have_no_progress_bar_have_none(tmp_path, option):
+    """A null rich_progress_bar callback let Lightning put its own bar back; these turn the bar off."""
+    from denoise_lab.training.run import build
+
+    cfg = compose_config([option, "compile=false"], tmp_path)
+    _, _, trainer = build(cfg)
+    assert trainer.progress_bar_callback is None
