@@ -48,15 +48,16 @@ def test_console_scripts_are_installed_and_point_at_the_module_entry_points():
         "denoise-lab",
         "denoise-lab-compare",
         "denoise-lab-datasets",
+        "denoise-lab-degrade",
         "denoise-lab-evaluate",
         "denoise-lab-export",
         "denoise-lab-predict",
     ]
-    from denoise_lab import compare, evaluate, export, predict
+    from denoise_lab import compare, degrade, evaluate, export, predict
     from denoise_lab.datasets import __main__ as datasets
     from denoise_lab.training import run
 
     modules = {"": run, "-predict": predict, "-evaluate": evaluate, "-export": export, "-compare": compare}
-    modules["-datasets"] = datasets
+    modules.update({"-datasets": datasets, "-degrade": degrade})
     for suffix, module in modules.items():
         assert scripts[f"denoise-lab{suffix}"].load() is module.main
