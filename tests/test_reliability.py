@@ -724,3 +724,30 @@ def test_a_full_disk_during_training_is_one_write_error_line_and_the_earlier_che
     assert sorted(p.name for p in checkpoints.iterdir()) == ["best.ckpt", "last.ckpt"]
     for name in ("best.ckpt", "last.ckpt"):
         assert torch.load(checkpoints / name, weights_only=False)["epoch"] == 0
+
+
+def test_gray_photos_are_denoised_by_predicts_default_as_colour_ones_are(tmp_path):
+    """8-bit and 16-bit gray PNGs and a gray JPEG with gray noise (sigma 15): predict's default gained
+    +0.04 to +0.17 dB on them (against +12 to +15 dB on RGB) before the shipped model saw gray noise."""
+    import numpy as np
+    from PIL import Image
+    from skimage import data
+
+    clean = data.coffee()[100:292, 200:456].mean(axis=2)  # held out of every shipped model's training
+    noisy = clean + np.random.default_rng(0).normal(0, 15, clean.shape)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(np.clip(noisy, 0, 255).round().astype(np.uint8)).save(photos / "gray8.png")
+    Image.fromarray(np.clip(noisy * 257, 0, 65535).round().astype(np.uint16)).save(photos / "gray16.png")
+    Image.fromarray(np.clip(noisy, 0, 255).round().astype(np.uint8)).save(photos / "gray.jpg", quality=98)
+    result = predict_cli(f"input={photos}", "output=out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+    def psnr(image, scale):
+        return 10 * np.log10(scale**2 / np.mean((image.astype(np.float64) - clean * scale / 255) ** 2))
+
+    for name, scale in (("gray8.png", 255), ("gray16.png", 65535), ("gray.jpg", 255)):
+        before = np.asarray(Image.open(photos / name))
+        after = np.asarray(Image.open(tmp_path / "out" / name))
+        assert after.shape == before.shape and after.dtype == before.dtype
+        assert psnr(after, scale) > psnr(before, scale) + 6, name
