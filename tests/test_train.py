@@ -96,8 +96,12 @@ def test_channels_last_module_stores_nhwc_weights_and_gives_the_same_output(tmp_
 def test_the_model_summary_counts_the_flops_of_one_training_patch(tmp_path):
     from lightning.pytorch.utilities.model_summary import ModelSummary
 
+    from denoise_lab.training.run import example_patch
+
     cfg = compose_config(["model.width=8", "model.depth=2", "data.patch_size=32"], tmp_path)
-    summary = ModelSummary(build_module(cfg, ["all"]))
+    module = build_module(cfg, ["all"])
+    module.example_input_array = example_patch(cfg)
+    summary = ModelSummary(module)
     assert summary.total_flops > 1e6 and summary.in_sizes[0] == [1, 3, 32, 32]  # "Total FLOPs: 0" before
 
 

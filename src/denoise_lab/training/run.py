@@ -57,10 +57,15 @@ def build_module(cfg: DictConfig, op_names: list[str]) -> DenoiseModule:
         channels_last=cfg.channels_last,
         config=OmegaConf.to_container(cfg, resolve=True),
     )
-    if not cfg.get("compile"):  # one training patch: the model summary counts its FLOPs and shapes
-        channels = cfg.model.get("in_channels", 3)
-        module.example_input_array = torch.zeros(1, channels, cfg.data.patch_size, cfg.data.patch_size)
     return module
+
+
+def example_patch(cfg: DictConfig) -> torch.Tensor | None:
+    """One training patch of zeros, for the model summary to count FLOPs and shapes on (``None`` for a
+    compiled network, which would compile for it). Set once the data has accepted the patch size."""
+    if cfg.get("compile"):
+        return None
+    return torch.zeros(1, cfg.model.get("in_channels", 3), cfg.data.patch_size, cfg.data.patch_size)
 
 
 def initialise(module: DenoiseModule, source: str) -> None:
@@ -116,6 +121,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     if cfg.get("init_from"):
         initialise(module, cfg.init_from)
     datamodule.setup("fit")  # decode the images now: bad paths fail before any training
+    module.example_input_array = example_patch(cfg)
     log.info(
         "model: %s, %s parameters",
         type(module.model).__name__,
@@ -180,16 +186,16 @@ def main(cfg: DictConfig) -> float | None:
         metrics = run(cfg)
     except KeyboardInterrupt:
         fail(f"interrupted (Ctrl-C): {what_was_kept(Path(cfg.paths.output_dir))}")
-    except OSError as error:
-        if error.errno not in DISK_ERRNOS:
-            raise
-        where = f" ({error.filename})" if error.filename else ""
-        fail(f"write error: {error.strerror}{where}; {what_was_kept(Path(cfg.paths.output_dir))}")
     except (ConfigError, FileNotFoundError, TrainingDiverged) as error:
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             log.error("%s", error)
             raise
         fail(str(error) if isinstance(error, TrainingDiverged) else f"config error: {error}")
+    except OSError as error:  # after FileNotFoundError, an OSError too
+        if error.errno not in DISK_ERRNOS:
+            raise
+        where = f" ({error.filename})" if error.filename else ""
+        fail(f"write error: {error.strerror}{where}; {what_was_kept(Path(cfg.paths.output_dir))}")
     return metrics.get(cfg.optimized_metric)
 
 
