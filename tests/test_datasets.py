@@ -38,6 +38,7 @@ SIZES = {
     "cbsd432": 432,
     "bsd400": 400,
     "polyu": 200,
+    "polyu_canon_full": 32,
 }
 
 
@@ -294,7 +295,7 @@ def test_the_command_line_lists_the_sets_and_fetches_one_printing_its_folder(
     monkeypatch.setattr(command, "DATASETS", {"tiny": tiny})  # the mirror serves this set alone
     main([])
     listing = capsys.readouterr().out
-    assert listing.startswith("tiny      test") and "3 files, 0/3 cached" in listing
+    assert listing.startswith("tiny              test") and "3 files, 0/3 cached" in listing
     main(["fetch", "tiny"])
     assert capsys.readouterr().out.strip() == str(cache / "tiny") and len(downloads) == 3
     main([])

@@ -22,7 +22,7 @@ def listing(cache_dir: str | None) -> str:
         here = sum((folder / f.path).is_file() for f in files)
         state = "cached" if here == len(files) else f"{here}/{len(files)} cached"
         lines.append(
-            f"{dataset.name:9} {dataset.role:40} {len(files):4} files, {state:14} {dataset.description}"
+            f"{dataset.name:17} {dataset.role:32} {len(files):4} files, {state:14} {dataset.description}"
         )
     return "\n".join(lines)
 

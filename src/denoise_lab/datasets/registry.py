@@ -129,6 +129,17 @@ DATASETS = {
             pairs=("_real", "_mean"),
             cameras=("Canon5D2", "Canon600D", "Canon80D", "NikonD800", "Sony"),
         ),
+        Dataset(
+            "polyu_canon_full",
+            "real camera noise to train on: PolyU's 16 full-size Canon scenes (2784x1856, 2976x1680) that its "
+            "Canon crops were cut from, <scene>_Real.JPG one shot, <scene>_mean.JPG the mean of many "
+            "(Canon600D's shots are not in the repository); non-commercial use only",
+            "Xu, Li, Liang, Zhang and Zhang, Real-world noisy image denoising: a new benchmark, "
+            "arXiv:1804.02603, 2018",
+            train=("*",),
+            pairs=("_Real", "_mean"),
+            cameras=("Canon5D2", "Canon80D"),
+        ),
     )
 }
 
