@@ -145,6 +145,7 @@ def save_loss_curves(path: Path, runs: Sequence[tuple[str, Sequence[Mapping[str,
                     label=f"{label} ({suffix})",
                 )
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("loss")
     ax.set_title("Loss per epoch: validation (solid), training (dashed)")
     ax.grid(alpha=0.3)
