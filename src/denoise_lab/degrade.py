@@ -24,6 +24,7 @@ from rich.progress import track
 
 from denoise_lab.config import CONFIG_DIR, ConfigError, check_op_ranges, user_errors_in_one_line
 from denoise_lab.console import quiet_console
+from denoise_lab.data.datasets import to_tensor
 from denoise_lab.data.sources import find_images, try_read_rgb
 from denoise_lab.files import written_in_place
 
@@ -56,11 +57,8 @@ def degrade(cfg: DictConfig) -> dict[str, int]:
             counts["skipped"] += 1
             continue
         key = zlib.crc32(str(path.relative_to(source)).encode())
-        pixels = (
-            torch.tensor(clean).permute(2, 0, 1)[None].float() / 255
-        )  # a copy: decoded arrays are read-only
         op = torch.tensor([key % len(bank)])
-        degraded = bank.apply_fixed(pixels, torch.tensor([key]), op).image.clamp(0, 1)
+        degraded = bank.apply_fixed(to_tensor(clean)[None], torch.tensor([key]), op).image.clamp(0, 1)
         low = (degraded[0].permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
         write_png(targets[0], low)
         write_png(targets[1], clean)

@@ -40,6 +40,7 @@ def write(model: nn.Module, fmt: str, path: Path) -> None:
     try:
         if fmt == "onnx":
             dynamic = ({2: torch.export.Dim.DYNAMIC, 3: torch.export.Dim.DYNAMIC},)  # H and W, any size
+            # external_data=False: the weights inside, one file that can be copied alone
             torch.onnx.export(
                 model,
                 (example,),
@@ -50,7 +51,7 @@ def write(model: nn.Module, fmt: str, path: Path) -> None:
                 dynamo=True,
                 verbose=False,
                 external_data=False,
-            )  # fmt: skip  (external_data=False: the weights inside, one file that can be copied alone)
+            )
         else:
             torch.jit.save(torch.jit.script(model), str(path))
     except ImportError as error:

@@ -87,7 +87,8 @@ def writing_failed(error: BaseException, output: Path) -> bool:
 
 
 def writable(output: Path) -> None:
-    """Fail before any work when nothing can be written into ``output``."""
+    """Fail before any work when nothing can be written into ``output``; name the partial files that killed
+    writes of an earlier run left there (:func:`denoise_lab.files.leftover_partials`)."""
     try:
         output.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=output):

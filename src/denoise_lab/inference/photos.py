@@ -6,8 +6,8 @@ the three restored channels is written), an alpha channel is passed through unto
 16-bit (Pillow for 16-bit grayscale, tifffile for 16-bit colour TIFFs, which Pillow reads as 8-bit), and
 the file format, ICC profile and EXIF are kept; CMYK and palette images are written back as CMYK and as a
 palette. A float32 TIFF stays float32 (gray or RGB), provided its values are finite and within [0, 1]: NaN,
-Inf or an HDR range are refused with a line saying so, never clipped or converted silently. An animated or multi-page image is refused with its frame count (restoring its first frame alone would
-lose the others).
+Inf or an HDR range are refused with a line saying so, never clipped or converted silently. An animated or
+multi-page image is refused with its frame count (restoring its first frame alone would lose the others).
 
 Memory: a photo stays in its 8- or 16-bit form (3 or 6 bytes a pixel, not the 12 of float32) and is restored
 in place, tile by tile (:func:`denoise_lab.inference.tiling.tiled`); decoding copies Pillow's image out in strips, so a

@@ -48,7 +48,7 @@ def build_module(cfg: DictConfig, op_names: list[str]) -> DenoiseModule:
     model = instantiate(cfg.model)
     if cfg.get("compile"):
         model.compile()
-    module = DenoiseModule(
+    return DenoiseModule(
         model=model,
         loss=instantiate(cfg.loss),
         optimizer=instantiate(cfg.optim.optimizer),
@@ -57,7 +57,6 @@ def build_module(cfg: DictConfig, op_names: list[str]) -> DenoiseModule:
         channels_last=cfg.channels_last,
         config=OmegaConf.to_container(cfg, resolve=True),
     )
-    return module
 
 
 def example_patch(cfg: DictConfig) -> torch.Tensor | None:

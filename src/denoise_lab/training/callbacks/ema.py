@@ -37,7 +37,6 @@ class EMAWeightAveraging(WeightAveraging):
         if not 0.0 <= decay <= 1.0:
             raise ValueError(f"callbacks.ema.decay must lie in [0, 1], got {decay}")
         super().__init__(avg_fn=warming_up(decay), **kwargs)
-        self.decay = decay
 
     def should_update(self, step_idx: int | None = None, epoch_idx: int | None = None) -> bool:
         """After every optimizer step."""
