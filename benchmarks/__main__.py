@@ -24,6 +24,7 @@ from benchmarks import (
     predict_memory,
     predict_scaling,
     scaling,
+    startup,
 )
 from benchmarks.common import Settings
 from benchmarks.report import section_markdown, write
@@ -38,6 +39,7 @@ SECTIONS = [
     predict_scaling,
     predict_memory,
     data_loading,
+    startup,
 ]
 
 

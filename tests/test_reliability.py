@@ -410,12 +410,12 @@ def test_predicts_booleans_and_ranges_are_checked_before_any_work(tmp_path, over
     from hydra import compose, initialize_config_dir
 
     from denoise_lab.config import CONFIG_DIR, ConfigError
-    from denoise_lab.predict import predict
+    from denoise_lab.inference.restore_files import restore_files
 
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose(config_name="predict", overrides=["input=nowhere", "output=out", override])
     with pytest.raises(ConfigError, match=message):
-        predict(cfg)
+        restore_files(cfg)
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks a CPU-only torch")
@@ -423,12 +423,12 @@ def test_a_cuda_device_on_a_cpu_only_torch_is_one_line(tmp_path):
     from hydra import compose, initialize_config_dir
 
     from denoise_lab.config import CONFIG_DIR, ConfigError
-    from denoise_lab.predict import predict
+    from denoise_lab.inference.restore_files import restore_files
 
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose(config_name="predict", overrides=["input=nowhere", "output=out", "device=cuda"])
     with pytest.raises(ConfigError, match="device=cuda, but this torch sees no CUDA GPU"):
-        predict(cfg)
+        restore_files(cfg)
 
 
 def _predict_config(*overrides: str):
@@ -442,12 +442,12 @@ def _predict_config(*overrides: str):
 
 def test_an_output_that_is_a_file_is_a_write_error_before_any_work(tmp_path):
     from denoise_lab.config import WriteFailed
-    from denoise_lab.predict import predict
+    from denoise_lab.inference.restore_files import restore_files
 
     write_image(tmp_path / "in" / "a.png")
     (tmp_path / "out").write_text("a file of the user's")
     with pytest.raises(WriteFailed, match=r"cannot write into output '.*out'"):
-        predict(_predict_config(f"input={tmp_path / 'in'}", f"output={tmp_path / 'out'}"))
+        restore_files(_predict_config(f"input={tmp_path / 'in'}", f"output={tmp_path / 'out'}"))
     assert (tmp_path / "out").read_text() == "a file of the user's"
 
 
@@ -458,12 +458,12 @@ def test_a_full_disk_stops_predict_with_a_write_error_and_leaves_no_partial_file
 
     from PIL import Image
 
-    from denoise_lab import predict as predict_module
     from denoise_lab.config import WriteFailed
+    from denoise_lab.inference import restore_files as restore_module
 
     for name in ("a", "b", "c"):
         write_image(tmp_path / "in" / f"{name}.png", seed=ord(name))
-    monkeypatch.setattr(predict_module, "open_streamable", lambda path: None)  # Pillow's path
+    monkeypatch.setattr(restore_module, "open_streamable", lambda path: None)  # Pillow's path
     save, saves = Image.Image.save, []
 
     def filling_the_disk(self, fp, *args, **kwargs):
@@ -477,7 +477,9 @@ def test_a_full_disk_stops_predict_with_a_write_error_and_leaves_no_partial_file
     with pytest.raises(
         WriteFailed, match=r"could not write '.*b.png' \(No space left on device\); stopped after 1"
     ):
-        predict_module.predict(_predict_config(f"input={tmp_path / 'in'}", f"output={tmp_path / 'out'}"))
+        restore_module.restore_files(
+            _predict_config(f"input={tmp_path / 'in'}", f"output={tmp_path / 'out'}")
+        )
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png"]
     Image.open(tmp_path / "out" / "a.png").load()  # whole
 
@@ -670,8 +672,8 @@ def test_a_write_killed_with_sigkill_leaves_only_a_named_partial_that_predict_re
     import os
     import signal
 
-    from denoise_lab import predict as predict_module
     from denoise_lab.files import written_in_place
+    from denoise_lab.inference import restore_files as restore_module
 
     out = tmp_path / "out"
     child = os.fork()
@@ -684,7 +686,7 @@ def test_a_write_killed_with_sigkill_leaves_only_a_named_partial_that_predict_re
     assert leftover.name.startswith(".a.partial-") and leftover.suffix == ".png"
     write_image(tmp_path / "in" / "a.png")
     with caplog.at_level(logging.WARNING):
-        counts = predict_module.predict(_predict_config(f"input={tmp_path / 'in'}", f"output={out}"))
+        counts = restore_module.restore_files(_predict_config(f"input={tmp_path / 'in'}", f"output={out}"))
     assert counts["written"] == 1 and leftover.read_bytes() == b"\x89PNG half"
     assert (
         f"1 unfinished file(s) of an interrupted earlier run are in '{out}' ({leftover.name})" in caplog.text

@@ -17,7 +17,7 @@ from PIL import Image, ImageCms
 from denoise_lab.data.sources import limit_megapixels
 from denoise_lab.inference import streaming
 from denoise_lab.inference.photos import read_photo, write_photo
-from denoise_lab.predict import restore_in_place
+from denoise_lab.inference.restore_files import restore_in_place
 from tests.conftest import write_image
 
 pytest.importorskip("pyvips")

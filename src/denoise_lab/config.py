@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
@@ -57,9 +56,20 @@ def user_errors_in_one_line() -> Iterator[None]:
         fail(f"config error: {error}")
 
 
+# torch is imported inside the two functions that ask it about the hardware, not at the top: every command loads
+# this module, and `predict --help` should not wait the 1.3 s torch takes to import.
+def cuda_available() -> bool:
+    """Whether this torch sees a CUDA GPU."""
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def native_bf16(accelerator: str) -> bool:
     """Whether ``accelerator`` computes bfloat16 in hardware: a CUDA GPU with bf16 support, or a CPU
     with AMX or AVX512-BF16 (elsewhere oneDNN emulates bf16, which is slower than float32)."""
+    import torch
+
     if accelerator == "auto":
         accelerator = "cuda" if torch.cuda.is_available() else "cpu"
     if accelerator in ("cuda", "gpu"):
@@ -137,7 +147,7 @@ def check_ranges(cfg: DictConfig) -> None:
     )
     _require(trainer.max_epochs >= 1, f"trainer.max_epochs must be >= 1, got {trainer.max_epochs}")
     _require(
-        trainer.accelerator not in ("gpu", "cuda") or torch.cuda.is_available(),
+        trainer.accelerator not in ("gpu", "cuda") or cuda_available(),
         f"trainer.accelerator={trainer.accelerator}, but this torch sees no CUDA GPU; use trainer=cpu "
         "or trainer.accelerator=auto",
     )
@@ -244,14 +254,17 @@ def check_inference(settings: DictConfig, prefix: str = "") -> None:
     )
     device = str(settings.device)
     _require(
-        device in ("auto", "cpu") or not device.startswith("cuda") or torch.cuda.is_available(),
+        device in ("auto", "cpu") or not device.startswith("cuda") or cuda_available(),
         f"{prefix}device={device}, but this torch sees no CUDA GPU; use device=cpu or device=auto",
     )
 
 
 def check_predict(cfg: DictConfig) -> None:
-    """predict's own settings, before any work: booleans are booleans (the string "no" would read as true),
-    ranges are ranges."""
+    """predict's own settings, before any work: input and output given (reading a missing one raises
+    OmegaConf's MissingMandatoryValue, one usage line in :func:`user_errors_in_one_line`), booleans are
+    booleans (the string "no" would read as true), ranges are ranges."""
+    for key in ("input", "output"):
+        _require(str(cfg[key]).strip() != "", f"{key} must name a file or folder, got an empty value")
     for key in ("overwrite", "recursive"):
         _require(isinstance(cfg[key], bool), f"{key} must be true or false, got '{cfg[key]}'")
     quality = cfg.jpeg_quality

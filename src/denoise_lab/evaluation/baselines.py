@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import Tensor
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 Denoiser = Callable[[np.ndarray, float], np.ndarray]
 
@@ -31,8 +33,8 @@ def bm3d_denoise(noisy: np.ndarray, sigma: float) -> np.ndarray:
     return bm3d.bm3d_rgb(noisy, sigma, profile)
 
 
-# scikit-image's restoration module is imported where it runs: config checks import this module for the names,
-# and predict --help should not pay half a second for it.
+# scikit-image's restoration module (and torch, below) is imported where it runs: config checks import this
+# module for the names, and predict --help should not pay for either.
 def nlm_denoise(noisy: np.ndarray, sigma: float) -> np.ndarray:
     from skimage.restoration import denoise_nl_means
 
@@ -50,6 +52,8 @@ def tv_denoise(noisy: np.ndarray, sigma: float) -> np.ndarray:
 def denoise_tensor(denoise: Denoiser, image: Tensor, sigma: float) -> Tensor:
     """``denoise`` applied to a (3, H, W) tensor: through a float64 (H, W, 3) array and back to float32
     on the image's device."""
+    import torch  # here, not at the top: config checks import this module for the names (see above)
+
     array = image.permute(1, 2, 0).double().cpu().numpy()
     return torch.from_numpy(denoise(array, sigma)).float().permute(2, 0, 1).to(image.device)
 

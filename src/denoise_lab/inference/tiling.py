@@ -2,7 +2,7 @@
 
 Only one tile's activations exist at a time, and blending runs band by band: a band of tile rows is summed
 in float32, and its rows are finished (divided by their weights, written out) as soon as no later tile
-covers them. So besides the image itself (which :mod:`denoise_lab.predict` keeps in its 8- or 16-bit form
+covers them. So besides the image itself (which :mod:`denoise_lab.inference.restore_files` keeps in its 8- or 16-bit form
 and restores in place) memory holds one band of floats, ``size`` rows tall, whatever the photo's height.
 Where tiles overlap, each tile drops the quarter of the overlap next to its own
 (internal) edge, where zero padding changed its output, and the middle half of the overlap is blended

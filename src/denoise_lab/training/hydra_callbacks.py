@@ -16,7 +16,6 @@ from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from denoise_lab.reporting.comparison import write_comparison
 from denoise_lab.reporting.job_record import write_failure
 
 log = logging.getLogger(__name__)
@@ -70,5 +69,9 @@ class CompareSweep(Callback):
     def _write(self) -> None:
         if self.sweep_dir is None or not self.sweep_dir.is_dir():
             return
+        # imported here: Hydra builds these callbacks for every command, and the comparison's imports
+        # (Lightning, matplotlib) would make `predict` wait seconds before its first word
+        from denoise_lab.reporting.comparison import write_comparison
+
         if write_comparison(self.sweep_dir, self.num_images) is not None:
             log.info("sweep comparison: %s", self.sweep_dir / "comparison.md")
