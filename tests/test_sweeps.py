@@ -55,7 +55,7 @@ def test_submitit_local_executor_runs_the_jobs_and_compare_reads_them(tmp_path):
     assert list(table["status"]) == ["ok"] and table.loc[0, "model"] == "ConvAutoencoder"
 
 
-def test_two_trial_optuna_search_writes_its_best_parameters(tmp_path):
+def test_two_trial_optuna_search_writes_its_best_parameters_its_study_and_optunas_figures(tmp_path):
     result = cli(
         "hparams_search=unet_optuna", "hydra.sweeper.n_trials=2", *TINY, "data.patches_per_epoch=16",
         "model.width=choice(4,8)", "model.depth=choice(1,2)",  # a smaller space than the config's
@@ -69,6 +69,18 @@ def test_two_trial_optuna_search_writes_its_best_parameters(tmp_path):
     assert params["model.width"] in (4, 8) and 3e-4 <= params["optim.optimizer.lr"] <= 3e-3
     table = pd.read_csv(sweep / "comparison.csv")
     assert len(table) == 2 and found["best_value"] == pytest.approx(table["val_psnr"].max())
+    import matplotlib.pyplot as plt
+    import optuna
+
+    study = optuna.load_study(study_name="unet_optuna", storage=f"sqlite:///{sweep / 'optuna.db'}")
+    assert sorted(t.value for t in study.trials) == pytest.approx(sorted(table["val_psnr"]))
+    for figure in ("optuna_history.png", "optuna_importance.png"):
+        assert plt.imread(sweep / figure).shape[0] > 300
+        assert f"`{figure}`" in (sweep / "comparison.md").read_text()
+    style = dict(plt.rcParams)
+    (sweep / "optuna_history.png").unlink()
+    assert compare_main([str(sweep)]) == 0 and (sweep / "optuna_history.png").is_file()
+    assert dict(plt.rcParams) == style  # Optuna's ggplot style stays inside its own figure
 
 
 def test_slurm_launcher_takes_partition_time_and_one_task_per_device():

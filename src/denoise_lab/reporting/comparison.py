@@ -24,6 +24,12 @@ from denoise_lab.files import write_text_in_place
 from denoise_lab.inference.checkpoints import load_checkpoint
 from denoise_lab.reporting import figures
 from denoise_lab.reporting.job_record import FAILURE_FILE, JOB_FILE, read_json
+from denoise_lab.reporting.search_figures import (
+    HISTORY_FIGURE,
+    IMPORTANCE_FIGURE,
+    STUDY_FILE,
+    save_search_figures,
+)
 
 BEST_CHECKPOINT = Path("checkpoints") / "best.ckpt"  # each job's best weights (conf/callbacks/default.yaml)
 
@@ -207,7 +213,8 @@ def markdown_report(table: pd.DataFrame, jobs: list[Job], sweep_dir: Path) -> st
     if failed:
         lines += ["", "## Failed jobs", ""]
         lines += [f"- job {j.name} (`{j.label}`): {j.failure['error']}" for j in failed]
-    lines += ["", "Figures: " + ", ".join(f"`{name}`" for name in FILES[2:]), ""]
+    shown = FILES[2:] + ([HISTORY_FIGURE, IMPORTANCE_FIGURE] if (sweep_dir / STUDY_FILE).is_file() else [])
+    lines += ["", "Figures: " + ", ".join(f"`{name}`" for name in shown), ""]
     return "\n".join(lines)
 
 
@@ -270,4 +277,11 @@ def write_comparison(sweep_dir: Path, num_images: int = 6) -> pd.DataFrame | Non
         samples = None
     if samples is not None:
         figures.save_samples_by_model(sweep_dir / "samples_by_model.png", **samples)
+    save_search_figures(sweep_dir, optimized_metric(jobs[0]))
     return table
+
+
+def optimized_metric(job: Job) -> str:
+    """The score a search maximised (``optimized_metric``), as the job's saved config names it."""
+    config = yaml.safe_load((job.path / ".hydra" / "config.yaml").read_text()) or {}
+    return str(config.get("optimized_metric", "objective"))

@@ -60,6 +60,9 @@ class CompareSweep(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         self.sweep_dir = Path(config.hydra.sweep.dir)
+        # made now, not by the launcher: the Optuna sweeper opens its study (<sweep dir>/optuna.db) before
+        # launching the first job
+        self.sweep_dir.mkdir(parents=True, exist_ok=True)
         atexit.register(self._write)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
