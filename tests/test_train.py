@@ -93,16 +93,29 @@ def test_channels_last_module_stores_nhwc_weights_and_gives_the_same_output(tmp_
     assert torch.allclose(fast(images), plain(images), atol=1e-5)
 
 
-def test_the_model_summary_counts_the_flops_of_one_training_patch(tmp_path):
+@pytest.mark.parametrize("compiled", ["compile=false", "compile=true"])
+def test_the_model_summary_counts_the_flops_of_one_training_patch(tmp_path, compiled):
     from lightning.pytorch.utilities.model_summary import ModelSummary
 
     from denoise_lab.training.run import example_patch
 
-    cfg = compose_config(["model.width=8", "model.depth=2", "data.patch_size=32"], tmp_path)
+    cfg = compose_config(["model.width=8", "model.depth=2", "data.patch_size=32", compiled], tmp_path)
     module = build_module(cfg, ["all"])
     module.example_input_array = example_patch(cfg)
     summary = ModelSummary(module)
     assert summary.total_flops > 1e6 and summary.in_sizes[0] == [1, 3, 32, 32]  # "Total FLOPs: 0" before
+
+
+def test_a_compiled_run_trains_validates_tests_and_saves_the_plain_networks_weights(tiny_cfg):
+    """compile=true on the default U-Net failed at its first training step after validation's other shapes
+    (torch 2.13's inductor on dynamic shapes), and testing whole images would have recompiled per size."""
+    cfg = tiny_cfg("compile=true")
+    metrics = run(cfg)
+    assert metrics["test/psnr"] > 0
+    state = torch.load(Path(cfg.paths.output_dir) / "checkpoints" / "best.ckpt", weights_only=False)[
+        "state_dict"
+    ]
+    assert not any("_orig_mod" in key for key in state)
 
 
 def test_bf16_mixed_runs_measure_in_float32(tiny_cfg):

@@ -32,16 +32,19 @@ class DenoiseModule(L.LightningModule):
         scheduler: Callable[..., torch.optim.lr_scheduler.LRScheduler] | None = None,
         op_names: Sequence[str] = ("all",),
         channels_last: bool = False,
+        compile_network: bool = False,
         config: dict[str, Any] | None = None,
     ) -> None:
         """``optimizer`` and ``scheduler`` are partials (Hydra ``_partial_: true``); the scheduler is
         stepped every optimizer step and receives ``T_max`` = the total number of steps of the fit.
         ``channels_last`` stores weights and inputs as NHWC, the layout oneDNN's and cuDNN's fastest
-        convolutions use (``make bench`` measures it). ``config`` is the resolved run config, stored in
+        convolutions use (``make bench`` measures it). ``compile_network`` compiles the network while fitting
+        (:meth:`on_fit_start`). ``config`` is the resolved run config, stored in
         checkpoints so a model can be rebuilt from one."""
         super().__init__()
         self.save_hyperparameters(ignore=["model", "loss", "optimizer", "scheduler"])
-        self.channels_last = channels_last
+        self.channels_last, self.compile_network = channels_last, compile_network
+        self.compiled_forward: Callable[[Tensor], Tensor] | None = None  # set while fitting
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model, self.loss = model, loss
@@ -50,10 +53,24 @@ class DenoiseModule(L.LightningModule):
         self.train_means = PerOpMeans("train", ["loss"], self.op_names)
         self.val_means = PerOpMeans("val", EVAL_QUANTITIES, self.op_names)
 
+    def on_fit_start(self) -> None:
+        """Compile the network for training and validation, here, after Lightning's model summary (a callback,
+        called first) has counted FLOPs and shapes on the eager network. A compiled function, not module: the
+        state dict, and therefore checkpoints, stay the plain network's. Static shapes: a fit sees two or three
+        (training batches, validation batches, a last short one), and torch 2.13's inductor failed to compile
+        the U-Net's padding for dynamic ones."""
+        if self.compile_network:
+            self.compiled_forward = torch.compile(self.model.forward, dynamic=False)
+
+    def on_fit_end(self) -> None:
+        """Back to the eager network: testing and evaluation restore whole images of every size, where
+        compiling would recompile per size, and torch 2.13's inductor fails on some of them."""
+        self.compiled_forward = None
+
     def forward(self, degraded: Tensor) -> Tensor:
         if self.channels_last:
             degraded = degraded.contiguous(memory_format=torch.channels_last)
-        return self.model(degraded)
+        return (self.compiled_forward or self.model)(degraded)
 
     def full_precision(self) -> torch.autocast:
         """Losses and metrics run in float32 whatever ``trainer.precision`` says: under bf16 autocast the

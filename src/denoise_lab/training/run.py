@@ -42,28 +42,23 @@ log = logging.getLogger(__name__)
 
 
 def build_module(cfg: DictConfig, op_names: list[str]) -> DenoiseModule:
-    """The LightningModule described by ``cfg`` (model, loss, optimizer, scheduler, memory layout).
-    ``compile`` compiles the network in place (``nn.Module.compile``), so its state-dict names, and
-    therefore checkpoints, are those of the plain network."""
-    model = instantiate(cfg.model)
-    if cfg.get("compile"):
-        model.compile()
+    """The LightningModule described by ``cfg`` (model, loss, optimizer, scheduler, memory layout,
+    compilation when fitting starts)."""
     return DenoiseModule(
-        model=model,
+        model=instantiate(cfg.model),
         loss=instantiate(cfg.loss),
         optimizer=instantiate(cfg.optim.optimizer),
         scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None,
         op_names=op_names,
         channels_last=cfg.channels_last,
+        compile_network=bool(cfg.get("compile")),
         config=OmegaConf.to_container(cfg, resolve=True),
     )
 
 
-def example_patch(cfg: DictConfig) -> torch.Tensor | None:
-    """One training patch of zeros, for the model summary to count FLOPs and shapes on (``None`` for a
-    compiled network, which would compile for it). Set once the data has accepted the patch size."""
-    if cfg.get("compile"):
-        return None
+def example_patch(cfg: DictConfig) -> torch.Tensor:
+    """One training patch of zeros, for the model summary to count FLOPs and shapes on. Set once the data
+    has accepted the patch size."""
     return torch.zeros(1, cfg.model.get("in_channels", 3), cfg.data.patch_size, cfg.data.patch_size)
 
 
