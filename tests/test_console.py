@@ -1,4 +1,4 @@
-"""The console filters: Lightning's advert and its deprecations about torch are dropped, nothing else."""
+"""The console filters: Lightning's advert, narration and deprecations about torch are dropped, nothing else."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from denoise_lab.console import quiet_console
 
 
-def test_lightnings_advert_is_dropped_and_its_other_lines_kept():
+def test_lightnings_advert_and_narration_are_dropped_and_its_other_lines_kept():
     quiet_console()
     quiet_console()  # idempotent
     logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
@@ -22,6 +22,8 @@ def test_lightnings_advert_is_dropped_and_its_other_lines_kept():
     logger.setLevel(logging.INFO)
     try:
         rank_zero_info("💡 Tip: For seamless cloud logging and experiment tracking, try installing litlogger")
+        rank_zero_info("Loading `train_dataloader` to estimate number of stepping batches.")
+        rank_zero_info("TPU available: False, using: 0 TPU cores")
         rank_zero_info("GPU available: False, used: False")
     finally:
         logger.removeHandler(handler)

@@ -132,7 +132,7 @@ def test_a_run_that_makes_images_worse_says_so_in_a_warning_and_in_metrics_json(
     with caplog.at_level(logging.WARNING):
         write_test_report(tmp_path, per_degradation_table(records), extra={})
     warning = json.loads((tmp_path / "metrics.json").read_text())["warning"]
-    assert warning.startswith("the model made the images worse: restored PSNR 7.80 dB is below the degraded")
+    assert warning.startswith("the model made the images worse: restored PSNR 7.800 dB is below the degraded")
     assert warning in caplog.text
     assert pd.read_csv(tmp_path / "per_degradation.csv")["psnr_gain"].lt(0).all()
 

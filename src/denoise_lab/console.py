@@ -11,8 +11,13 @@ import warnings
 from typing import NoReturn
 
 # Lightning's note on every run that a cloud logger exists; its line on Ctrl-C, which the command replaces with
-# one saying what was kept and how to go on.
-DROPPED_LINES = ("💡 Tip:", "Detected KeyboardInterrupt")
+# one saying what was kept and how to go on; its narration of an internal step and of the TPU a machine lacks.
+DROPPED_LINES = (
+    "💡 Tip:",
+    "Detected KeyboardInterrupt",
+    "Loading `train_dataloader` to estimate number of stepping batches",
+    "TPU available: False",
+)
 # Deprecations raised inside Lightning about its own use of torch: nothing in this project to change.
 FOREIGN_DEPRECATIONS = (r".*isinstance\(treespec, LeafSpec\)` is deprecated.*",)
 # Lightning's model summary on its own estimate under mixed precision (it sizes the weights as float32).

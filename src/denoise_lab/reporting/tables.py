@@ -73,8 +73,8 @@ def write_test_report(run_dir: Path, table: pd.DataFrame, extra: Mapping[str, ob
     overall = scored.mean(skipna=False) if len(scored) < len(table) - 1 else table.loc[ALL_OPS]
     if len(scored) and not overall["psnr_restored"] >= overall["psnr_degraded"]:  # NaN counts as worse
         report["warning"] = (
-            f"the model made the images worse: restored PSNR {overall['psnr_restored']:.2f} dB is below the "
-            f"degraded input's {overall['psnr_degraded']:.2f} dB (try a lower optim.optimizer.lr or a longer run)"
+            f"the model made the images worse: restored PSNR {overall['psnr_restored']:.3f} dB is below the "
+            f"degraded input's {overall['psnr_degraded']:.3f} dB (try a lower optim.optimizer.lr or a longer run)"
         )
         log.warning(report["warning"])
     write_text_in_place(run_dir / "metrics.json", json.dumps(report, indent=2) + "\n")
