@@ -277,11 +277,13 @@ def write_comparison(sweep_dir: Path, num_images: int = 6) -> pd.DataFrame | Non
         samples = None
     if samples is not None:
         figures.save_samples_by_model(sweep_dir / "samples_by_model.png", **samples)
-    save_search_figures(sweep_dir, optimized_metric(jobs[0]))
+    if (sweep_dir / STUDY_FILE).is_file():
+        save_search_figures(sweep_dir, optimized_metric(jobs[0]))
     return table
 
 
 def optimized_metric(job: Job) -> str:
     """The score a search maximised (``optimized_metric``), as the job's saved config names it."""
-    config = yaml.safe_load((job.path / ".hydra" / "config.yaml").read_text()) or {}
+    saved = job.path / ".hydra" / "config.yaml"
+    config = (yaml.safe_load(saved.read_text()) if saved.is_file() else None) or {}
     return str(config.get("optimized_metric", "objective"))
