@@ -71,9 +71,9 @@ def native_bf16(accelerator: str) -> bool:
     import torch
 
     if accelerator == "auto":
-        accelerator = "cuda" if torch.cuda.is_available() else "cpu"
+        accelerator = "cuda" if cuda_available() else "cpu"
     if accelerator in ("cuda", "gpu"):
-        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        return cuda_available() and torch.cuda.is_bf16_supported()
     if accelerator == "cpu":
         return torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
     return False

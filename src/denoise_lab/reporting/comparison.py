@@ -277,8 +277,7 @@ def write_comparison(sweep_dir: Path, num_images: int = 6) -> pd.DataFrame | Non
         samples = None
     if samples is not None:
         figures.save_samples_by_model(sweep_dir / "samples_by_model.png", **samples)
-    if (sweep_dir / STUDY_FILE).is_file():
-        save_search_figures(sweep_dir, optimized_metric(jobs[0]))
+    save_search_figures(sweep_dir, optimized_metric(jobs[0]))
     return table
 
 

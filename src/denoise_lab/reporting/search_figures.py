@@ -29,11 +29,11 @@ STUDY_FILE = "optuna.db"
 HISTORY_FIGURE, IMPORTANCE_FIGURE = "optuna_history.png", "optuna_importance.png"
 
 
-def save_search_figures(sweep_dir: Path, metric: str = "objective") -> list[Path]:
-    """Draw the history and the importance figures of the study in ``sweep_dir``; the paths written (none
-    when the sweep kept no study: a grid sweep, or a study stored elsewhere). ``metric`` names the score."""
+def save_search_figures(sweep_dir: Path, metric: str = "objective") -> None:
+    """Draw the history and the importance figures of the study in ``sweep_dir``; nothing when the sweep kept
+    no study (a grid sweep, or a study stored elsewhere). ``metric`` names the score."""
     if not (sweep_dir / STUDY_FILE).is_file():
-        return []
+        return
     import optuna
     from optuna.visualization import matplotlib as optuna_plots
 
@@ -42,30 +42,26 @@ def save_search_figures(sweep_dir: Path, metric: str = "objective") -> list[Path
     (summary,) = optuna.get_all_study_summaries(storage)  # a search config keeps one study per sweep
     study = optuna.load_study(study_name=summary.study_name, storage=storage)
     completed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    written = []
     with warnings.catch_warnings():
         # Optuna 2 marks its matplotlib figures experimental, and says so on every call
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if completed:
-            written.append(_save(history_figure(optuna_plots, study, metric), sweep_dir / HISTORY_FIGURE))
+            _save(history_figure(optuna_plots, study, metric), sweep_dir / HISTORY_FIGURE)
         if len(completed) < 2:
             log.info(
                 "%s not drawn: it needs two finished trials, the study has %d",
                 IMPORTANCE_FIGURE,
                 len(completed),
             )
-            return written
+            return
         try:
             importances = optuna.importance.get_param_importances(
                 study, evaluator=optuna.importance.MeanDecreaseImpurityImportanceEvaluator(seed=0)
             )
         except ImportError as error:  # the random forest is scikit-learn's
             log.warning("%s not drawn: %s (pip install 'denoise_lab[sweeps]')", IMPORTANCE_FIGURE, error)
-            return written
-    written.append(
-        _save(importance_figure(importances, metric, len(completed)), sweep_dir / IMPORTANCE_FIGURE)
-    )
-    return written
+            return
+    _save(importance_figure(importances, metric, len(completed)), sweep_dir / IMPORTANCE_FIGURE)
 
 
 def history_figure(optuna_plots: ModuleType, study: Study, metric: str) -> plt.Figure:
@@ -91,9 +87,8 @@ def importance_figure(importances: dict[str, float], metric: str, trials: int) -
     return figure
 
 
-def _save(figure: plt.Figure, path: Path) -> Path:
+def _save(figure: plt.Figure, path: Path) -> None:
     figure.set_size_inches(7, 4.5)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
-    return path
