@@ -330,6 +330,7 @@ def test_paired_protocol_scores_whole_real_pairs_with_baselines_at_the_estimated
     assert rows(summary, "paired", "baselines").loc["NLM", "psnr"] > table.loc["degraded", "psnr"]
     report = (tmp_path / "report" / "report.md").read_text()
     assert "baselines given the noise sigma estimated from each noisy image" in report
+    assert "given the sigma the protocol line names" in report and "true noise sigma" not in report
 
 
 def test_estimated_sigma_reads_white_noise_from_the_noisy_image_alone():
