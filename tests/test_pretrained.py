@@ -75,10 +75,11 @@ def test_a_tampered_truncated_or_foreign_file_fails_with_one_line_naming_it_and_
 
 
 def test_the_recipe_trains_with_ema_ships_and_fine_tunes_from_the_shipped_file(
-    tiny_cfg, tmp_path, monkeypatch
+    tiny_cfg, tmp_path, monkeypatch, identity_checkpoint
 ):
     """experiment=pretrain_gaussian, shrunk: EMA weights are what best.ckpt holds; ship writes a file that
-    ``pretrained:<name>`` loads; ``init_from`` starts a new run from it; another architecture is refused."""
+    ``pretrained:<name>`` loads, or the mean of two checkpoints; ``init_from`` starts a new run from it;
+    another architecture is refused."""
     from denoise_lab.pretrained.ship import ship
     from denoise_lab.training.run import build_module, initialise, run
 
@@ -119,6 +120,20 @@ def test_the_recipe_trains_with_ema_ships_and_fine_tunes_from_the_shipped_file(
         torch.testing.assert_close(
             value, ema[key].float(), atol=2e-3, rtol=1e-2
         )  # float16 when it costs nothing
+
+    # --average-with: the mean of two checkpoints' weights (here best.ckpt and a copy with every weight + 1)
+    moved = {
+        **saved,
+        "state_dict": {k: v + 1 if v.is_floating_point() else v for k, v in saved["state_dict"].items()},
+    }
+    torch.save(moved, tmp_path / "moved.ckpt")
+    ship(best, tmp_path / "mean.safetensors", table=None, recipe="test", average_with=tmp_path / "moved.ckpt")
+    mean = load_checkpoint(tmp_path / "mean.safetensors")[0].state_dict()
+    for key, value in mean.items():
+        torch.testing.assert_close(value, ema[key].float() + 0.5, atol=2e-3, rtol=1e-2)
+    with pytest.raises(SystemExit, match=r"--average-with .* another architecture than DRUNet's"):
+        ship(best, tmp_path / "refused.safetensors", None, "test", average_with=identity_checkpoint)
+    assert not (tmp_path / "refused.safetensors").exists()
 
     fine = tiny_cfg(*small, "init_from=pretrained:tiny", run_name="fine")
     module = build_module(fine, ["gaussian_noise"])

@@ -5,7 +5,10 @@ weights as safetensors, the run config, the recipe and the measured table in its
 :mod:`denoise_lab.inference.checkpoints`); ``ckpt_path=<out>.safetensors`` loads it, and a file written into
 ``src/denoise_lab/pretrained/`` ships with the package as ``pretrained:<name>``. The weights are stored in float16
 when that moves the held-out PSNR at sigma 25 (standard protocol) by less than 0.01 dB, else in float32; the
-check's figures go in the file. Refuses to replace an existing file unless ``--overwrite``. ``--data <set>``
+check's figures go in the file. ``--average-with <earlier .ckpt>`` ships the mean of the two networks' weights, a
+fine-tuned run halfway back to the run it started from (WiSE-FT, Wortsman et al. 2022: ``camera`` stage 5 keeps
+clean photos intact and stage 4's strength on real noise this way). Refuses to replace an existing file unless
+``--overwrite``. ``--data <set>``
 (e.g. ``cbsd68``) replaces the run's data in the shipped config, so that ``evaluate`` scores a standard set
 rather than a folder of the training machine's; the recipe says what the model trained on.
 """
@@ -50,6 +53,16 @@ def standard_data(name: str) -> dict:
         return OmegaConf.to_container(compose(config_name="config", overrides=[f"data={name}"]).data)
 
 
+def averaged(model: nn.Module, other: nn.Module, other_path: Path) -> None:
+    """Set ``model``'s weights to the mean of its own and ``other``'s (the same architecture, else one line)."""
+    mine, theirs = model.state_dict(), other.state_dict()
+    if {k: v.shape for k, v in mine.items()} != {k: v.shape for k, v in theirs.items()}:
+        raise SystemExit(f"--average-with {other_path}: another architecture than {type(model).__name__}'s")
+    model.load_state_dict(
+        {k: (v + theirs[k].to(v.dtype)) / 2 if v.is_floating_point() else v for k, v in mine.items()}
+    )
+
+
 def ship(
     checkpoint: Path,
     out: Path,
@@ -57,12 +70,15 @@ def ship(
     recipe: str,
     overwrite: bool = False,
     data: str | None = None,
+    average_with: Path | None = None,
 ) -> Path:
     if out.suffix != checkpoints.SHIPPED_SUFFIX:
         raise SystemExit(f"{out}: a shipped model is a {checkpoints.SHIPPED_SUFFIX} file")
     if out.exists() and not overwrite:
         raise SystemExit(f"{out} exists; pass --overwrite to replace it")
     model, config = load_checkpoint(checkpoint)
+    if average_with is not None:
+        averaged(model, load_checkpoint(average_with)[0], average_with)
     datamodule = build_datamodule(config)
     full = heldout_psnr(model, datamodule)
     half_state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
@@ -102,8 +118,11 @@ def main() -> None:
     parser.add_argument("--recipe", default="", help="the command that trained it, and for how long")
     parser.add_argument("--overwrite", action="store_true")
     parser.add_argument("--data", help="a standard set (cbsd68, ...) that evaluate scores by default")
+    parser.add_argument(
+        "--average-with", type=Path, help="an earlier checkpoint of the same network: ship the mean weights"
+    )
     args = parser.parse_args()
-    ship(args.checkpoint, args.out, args.table, args.recipe, args.overwrite, args.data)
+    ship(args.checkpoint, args.out, args.table, args.recipe, args.overwrite, args.data, args.average_with)
 
 
 if __name__ == "__main__":
