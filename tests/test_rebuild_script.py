@@ -38,9 +38,9 @@ def test_the_script_parses_and_refuses_a_folder_of_someone_elses_files(tmp_path)
     reason="needs the training and test sets in the dataset cache (python -m denoise_lab.datasets fetch ...)",
 )
 def test_a_smoke_run_trains_and_ships_both_models_and_a_second_start_resumes(tmp_path):
-    """Every step with tiny sizes (8.5 min on 2 busy cores): data folders, three trainings, two reports, two
-    shipped files that load; started again, each training resumes from its last.ckpt and nothing shipped is
-    replaced."""
+    """Every step with tiny sizes (39 min on 2 float32 cores beside three other jobs): data folders, four
+    trainings, the clean photos mined, two reports, two shipped files that load; started again, each training
+    resumes from its last.ckpt and nothing shipped is replaced."""
     first = run_script(tmp_path / "work", SMOKE="1", TRAINER="cpu")
     assert first.returncode == 0, first.stderr[-3000:]
     work = tmp_path / "work"
@@ -50,9 +50,11 @@ def test_a_smoke_run_trains_and_ships_both_models_and_a_second_start_resumes(tmp
         assert (work / "reports" / name / "metrics.csv").is_file()
     pairs = {p.name for p in (work / "pairs" / "low").iterdir()}
     assert not any(name.startswith(("a_NikonD800", "a_Sony", "b_NikonD800", "b_Sony")) for name in pairs)
+    mined = {p.name for p in (work / "pairs_clean" / "low").iterdir()} - pairs
+    assert len(mined) == 2 and all(name.startswith("clean3_") for name in mined)
     shipped_before = (work / "camera.safetensors").stat().st_mtime_ns
     second = run_script(work, SMOKE="1", TRAINER="cpu")
     assert second.returncode == 0, second.stderr[-3000:]
     said = second.stdout + second.stderr  # the log's INFO lines go to stdout
-    assert said.count("keeping") == 2 and "resuming from runs/camera/checkpoints/last.ckpt" in said
+    assert said.count("keeping") == 2 and "resuming from runs/camera_clean/checkpoints/last.ckpt" in said
     assert (work / "camera.safetensors").stat().st_mtime_ns == shipped_before
