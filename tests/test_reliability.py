@@ -728,9 +728,9 @@ def test_a_full_disk_during_training_is_one_write_error_line_and_the_earlier_che
         assert torch.load(checkpoints / name, weights_only=False)["epoch"] == 0
 
 
-def test_gray_photos_are_denoised_by_predicts_default_as_colour_ones_are(tmp_path):
-    """8-bit and 16-bit gray PNGs and a gray JPEG with gray noise (sigma 15): predict's default gained
-    +0.04 to +0.17 dB on them (against +12 to +15 dB on RGB) before the shipped model saw gray noise."""
+def test_gray_photos_are_denoised_by_the_shipped_gaussian_model_as_colour_ones_are(tmp_path):
+    """8-bit and 16-bit gray PNGs and a gray JPEG with gray noise (sigma 15): `gaussian` gained +0.04 to
+    +0.17 dB on them (against +12 to +15 dB on RGB) before it saw gray noise."""
     import numpy as np
     from PIL import Image
     from skimage import data
@@ -742,7 +742,7 @@ def test_gray_photos_are_denoised_by_predicts_default_as_colour_ones_are(tmp_pat
     Image.fromarray(np.clip(noisy, 0, 255).round().astype(np.uint8)).save(photos / "gray8.png")
     Image.fromarray(np.clip(noisy * 257, 0, 65535).round().astype(np.uint16)).save(photos / "gray16.png")
     Image.fromarray(np.clip(noisy, 0, 255).round().astype(np.uint8)).save(photos / "gray.jpg", quality=98)
-    result = predict_cli(f"input={photos}", "output=out", cwd=tmp_path)
+    result = predict_cli("ckpt_path=pretrained:gaussian", f"input={photos}", "output=out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
 
     def psnr(image, scale):
