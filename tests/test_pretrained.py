@@ -209,6 +209,7 @@ def test_predict_without_a_checkpoint_restores_camera_noise_with_the_shipped_def
     Image.fromarray(noisy).save(tmp_path / "noisy.png")
     result = predict_cli("input=noisy.png", "output=out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
+    assert "restored 1 of 1 images into out with pretrained:camera in" in result.stdout
     restored = np.asarray(Image.open(tmp_path / "out" / "noisy.png"))
     reference = (clean[0].permute(1, 2, 0).numpy() * 255).round()
 

@@ -197,10 +197,11 @@ def restore_files(cfg: DictConfig) -> dict[str, int]:
                 continue
             counts["written"] += 1
     log.info(
-        "restored %d of %d images into %s in %.1f s; skipped %d unreadable; refused %d existing",
+        "restored %d of %d images into %s with %s in %.1f s; skipped %d unreadable; refused %d existing",
         counts["written"],
         len(files),
         output,
+        cfg.ckpt_path,  # which model restored them: predict's default or the one named
         time.perf_counter() - start,
         counts["skipped"],
         counts["refused"],
