@@ -76,15 +76,16 @@ def write_evaluation(
         notes.extend(niqe_size_note(records, settings.protocol))
     if (records["scope"] == "baselines").any():
         limit = settings.baselines.max_images
-        given = (  # paired data has no true sigma: the protocol line says which one they got
-            "given the sigma the protocol line names"
+        # paired data has no true sigma: the protocol line says which one the baselines got
+        op, given = (
+            ("paired", "the sigma the protocol line names")
             if settings.protocol == "paired"
-            else "given the true noise sigma"
+            else ("Gaussian-noise", "the true noise sigma")
         )
         notes.append(
             f"Baselines ({', '.join(baselines)}) ran on {'all the' if limit is None else f'the first {limit}'} images "
-            f"of each {'paired' if settings.protocol == 'paired' else 'Gaussian-noise'} op, on centre crops of at "
-            f"most {settings.view_size} px (BM3D takes seconds per crop on a CPU), {given}. The rows counted 'first N' compare "
+            f"of each {op} op, on centre crops of at most {settings.view_size} px (BM3D takes seconds per crop "
+            f"on a CPU), given {given}. The rows counted 'first N' compare "
             "every method, the model too, on exactly those crops. Times are wall-clock seconds per image on "
             f"{device} ({torch.get_num_threads()} torch threads; BM3D single-threaded)."
         )
